@@ -1,0 +1,84 @@
+"""The composition root: the only module that chooses adapters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import structlog
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from liveloop import migrate
+from liveloop.core.broker import Broker
+from liveloop.core.container import Container, HealthCheck
+from liveloop.core.counters import Counters
+from liveloop.core.db import Database, create_engine
+from liveloop.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class NotMigrated(RuntimeError):
+    """The database schema is behind the code and may not be migrated automatically."""
+
+
+async def prepare_database(settings: Settings) -> Database:
+    """Open the SQL store and make sure its schema is at head (migrating if allowed)."""
+    if settings.is_embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        if not await migrate.is_up_to_date(engine):
+            if not settings.should_auto_migrate:
+                raise NotMigrated(
+                    "the database is not migrated to the current schema: run `liveloop migrate` "
+                    "(or set LIVELOOP_AUTO_MIGRATE=1)"
+                )
+            log.info("migrating database", url=engine.url.render_as_string(hide_password=True))
+            await migrate.upgrade(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Database(engine)
+
+
+def _db_check(db: Database) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        async with db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    return check
+
+
+def _redis_check(redis: Redis) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        await redis.ping()
+
+    return check
+
+
+@asynccontextmanager
+async def build_container(settings: Settings) -> AsyncIterator[Container]:
+    """Open every adapter the settings ask for; close them all on exit."""
+    async with AsyncExitStack() as stack:
+        db = await prepare_database(settings)
+        stack.push_async_callback(db.dispose)
+        checks: list[HealthCheck] = [HealthCheck("database", _db_check(db))]
+        if settings.redis_url:
+            from liveloop.adapters.redis import RedisBroker, RedisCounters, make_redis
+
+            redis = make_redis(settings.redis_url)
+            stack.push_async_callback(redis.aclose)
+            counters: Counters = RedisCounters(redis, namespace="liveloop")
+            broker: Broker = RedisBroker(redis, namespace="liveloop")
+            checks.append(HealthCheck("redis", _redis_check(redis)))
+        else:
+            from liveloop.adapters.memory import MemoryBroker, MemoryBus, MemoryCounters
+
+            counters = MemoryCounters(namespace="liveloop")
+            broker = MemoryBroker(MemoryBus())
+        await broker.start()
+        stack.push_async_callback(broker.close)
+        stack.push_async_callback(counters.close)
+        yield Container(settings=settings, db=db, counters=counters, broker=broker, checks=tuple(checks))

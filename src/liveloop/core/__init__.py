@@ -1,0 +1,1 @@
+"""The shared kernel: errors, database plumbing, ports. Imports nothing else of liveloop."""

@@ -1,0 +1,41 @@
+"""The running app's parts, built by ``bootstrap`` and reached from routes by dependency."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+
+from liveloop.core.db import Database
+from liveloop.settings import Settings
+
+if TYPE_CHECKING:
+    from liveloop.core.broker import Broker
+    from liveloop.core.counters import Counters
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """A readiness probe: ``probe`` raises when the dependency does not answer."""
+
+    name: str
+    probe: Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    settings: Settings
+    db: Database
+    counters: Counters
+    broker: Broker
+    checks: tuple[HealthCheck, ...] = ()
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]

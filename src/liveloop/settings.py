@@ -1,0 +1,50 @@
+"""The one typed settings object, read from ``LIVELOOP_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob liveloop reads. Build it once (``Settings()``) and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="LIVELOOP_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="Where the embedded SQLite file lives.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default is a SQLite file in the data directory.",
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for counters and cross-node fan-out; unset = in-process."
+    )
+    auto_migrate: bool | None = Field(
+        default=None,
+        description="Migrate on start. Default: on for embedded SQLite, off for PostgreSQL.",
+    )
+    host: str = Field(default="127.0.0.1", description="Bind address of `liveloop serve`.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port of `liveloop serve`.")
+    log_format: Literal["console", "json"] = Field(default="console", description="Log renderer.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest accepted HTTP body.")
+    viewer_token_ttl_seconds: int = Field(
+        default=3600, ge=60, le=86400, description="Default lifetime of a viewer token."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'liveloop.db'}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_embedded if self.auto_migrate is None else self.auto_migrate

@@ -1,0 +1,31 @@
+"""Shops: tenants, staff, roles, API keys and viewer identities."""
+
+from liveloop.shops.api import PageDep, PrincipalDep, current_principal
+from liveloop.shops.contracts import Permission, Principal, Role, Viewer
+from liveloop.shops.errors import ExpiredViewerToken, InvalidViewerToken
+from liveloop.shops.service import (
+    CreatedShop,
+    check_permission,
+    count_shops,
+    do_create_shop,
+    get_viewer,
+    guest_viewer,
+)
+
+__all__ = [
+    "CreatedShop",
+    "ExpiredViewerToken",
+    "InvalidViewerToken",
+    "PageDep",
+    "Permission",
+    "Principal",
+    "PrincipalDep",
+    "Role",
+    "Viewer",
+    "check_permission",
+    "count_shops",
+    "current_principal",
+    "do_create_shop",
+    "get_viewer",
+    "guest_viewer",
+]

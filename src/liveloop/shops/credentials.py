@@ -1,0 +1,110 @@
+"""API keys and viewer tokens: minting, parsing, verifying (no I/O).
+
+An API key reads ``llk_<key id>_<secret>``. Only sha256(secret) is stored: the secret is 32
+random bytes, so a slow password hash would add latency to every request and no safety.
+
+A viewer token is a JWT (HS256) signed with the shop's viewer key; its ``kid`` header names
+the shop so the verifier knows which key to load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from liveloop.shops.errors import ExpiredViewerToken, InvalidApiKey, InvalidViewerToken
+
+_KEY_RE = re.compile(r"^llk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_AUDIENCE = "liveloop-viewer"
+_KID_PREFIX = "shop:"
+
+
+@dataclass(frozen=True, slots=True)
+class MintedKey:
+    key_id: str
+    plaintext: str
+    secret_hash: str
+
+
+def mint_api_key() -> MintedKey:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return MintedKey(key_id=key_id, plaintext=f"llk_{key_id}_{secret}", secret_hash=hash_secret(secret))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_api_key(raw: str) -> tuple[str, str]:
+    """Split a presented key into (key id, secret); raise InvalidApiKey if it is not one."""
+    match = _KEY_RE.match(raw)
+    if match is None:
+        raise InvalidApiKey("API key is malformed")
+    return match.group(1), match.group(2)
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def new_viewer_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def sign_viewer_token(
+    *, shop_id: int, key: str, user_id: str, nickname: str, ttl: timedelta, now: datetime | None = None
+) -> tuple[str, datetime]:
+    issued = now or datetime.now(UTC)
+    expires = issued + ttl
+    claims = {
+        "sub": user_id,
+        "nick": nickname,
+        "shop": shop_id,
+        "aud": _AUDIENCE,
+        "iat": int(issued.timestamp()),
+        "exp": int(expires.timestamp()),
+    }
+    token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": f"{_KID_PREFIX}{shop_id}"})
+    return token, expires
+
+
+def viewer_token_shop(token: str) -> int:
+    """The shop a token claims to come from (unverified: only used to pick the key)."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid", "")
+    except jwt.PyJWTError:
+        raise InvalidViewerToken("viewer token is malformed") from None
+    if not isinstance(kid, str) or not kid.startswith(_KID_PREFIX) or not kid[len(_KID_PREFIX) :].isdigit():
+        raise InvalidViewerToken("viewer token names no shop")
+    return int(kid[len(_KID_PREFIX) :])
+
+
+def verify_viewer_token(token: str, *, shop_id: int, keys: list[str]) -> dict[str, Any]:
+    """Check signature (against any of ``keys``), audience, expiry and shop; return the claims."""
+    for key in keys:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=["HS256"],
+                audience=_AUDIENCE,
+                options={"require": ["exp", "sub", "shop"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise ExpiredViewerToken("viewer token has expired") from None
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            raise InvalidViewerToken("viewer token is invalid") from None
+        if claims.get("shop") != shop_id or not isinstance(claims.get("sub"), str):
+            raise InvalidViewerToken("viewer token is invalid")
+        return claims
+    raise InvalidViewerToken("viewer token signature does not match")

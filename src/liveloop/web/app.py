@@ -1,0 +1,57 @@
+"""The app factory: one FastAPI app per process, its parts opened in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from liveloop import __version__, bootstrap
+from liveloop.commerce.api import router as catalog_router
+from liveloop.rooms.api import router as rooms_router
+from liveloop.settings import Settings
+from liveloop.shops.api import router as shops_router
+from liveloop.web.errors import install_error_handlers
+from liveloop.web.health import router as health_router
+from liveloop.web.logs import configure_logging
+from liveloop.web.middleware import BodyLimitMiddleware, HttpMetrics, MetricsMiddleware
+
+DESCRIPTION = """
+liveloop runs live-stream e-commerce (直播带货) as one loop: warm-up, live room, data, private domain.
+
+Authenticate with a staff API key: `Authorization: Bearer llk_...`. Every 4xx answers
+`{"error": {"code": "...", "message": "..."}}` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with bootstrap.build_container(settings) as container:
+            app.state.container = container
+            yield
+
+    app = FastAPI(
+        title="liveloop",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    registry = CollectorRegistry()
+    app.state.registry = registry
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(shops_router)
+    app.include_router(catalog_router)
+    app.include_router(rooms_router)
+    return app
