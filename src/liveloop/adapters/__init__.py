@@ -1,0 +1,1 @@
+"""Adapters: the implementations of the core ports (memory, redis, sql, ...); only bootstrap picks them."""

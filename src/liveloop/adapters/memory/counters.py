@@ -1,0 +1,231 @@
+"""In-process Counters: the embedded default.
+
+Every operation runs to completion without awaiting, so it is atomic under asyncio. State lives on
+the instance and is meant for one event loop (not threads). Expiry follows the injected clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from liveloop.core.counters import Counters, RateDecision, check_rate, check_ttl
+
+__all__ = ["PRESENCE_GRACE_SECONDS", "MemoryCounters"]
+
+#: How long a presence key outlives its latest member expiry (mirrors the Redis adapter).
+PRESENCE_GRACE_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+class _Members(set[str]):
+    pass
+
+
+class _Distinct(set[str]):
+    pass
+
+
+class _Presence(dict[str, float]):
+    """member -> expiry time on the adapter's clock."""
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass(slots=True)
+class _Entry(Generic[T]):
+    value: T
+    expires_at: float | None = None
+
+
+class MemoryCounters(Counters):
+    def __init__(self, *, namespace: str = "liveloop", clock: Callable[[], float] = time.monotonic) -> None:
+        self._prefix = f"{namespace}:"
+        self._clock = clock
+        self._entries: dict[str, _Entry[Any]] = {}
+        # (deadline, key) pairs; stale pairs are skipped when popped.
+        self._deadlines: list[tuple[float, str]] = []
+
+    def _now(self) -> float:
+        now = self._clock()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, key = heapq.heappop(self._deadlines)
+            entry = self._entries.get(key)
+            if entry is not None and entry.expires_at is not None and entry.expires_at <= now:
+                del self._entries[key]
+        return now
+
+    def _set_deadline(self, key: str, entry: _Entry[Any], expires_at: float | None) -> None:
+        entry.expires_at = expires_at
+        if expires_at is not None:
+            heapq.heappush(self._deadlines, (expires_at, key))
+
+    def _lookup(self, key: str, kind: type[T], now: float) -> _Entry[T] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at is not None and entry.expires_at <= now:
+            del self._entries[key]
+            return None
+        if type(entry.value) is not kind:
+            raise TypeError(f"key {key!r} holds a {type(entry.value).__name__}, not a {kind.__name__}")
+        return cast(_Entry[T], entry)
+
+    def _create(self, key: str, value: T, ttl_seconds: float | None, now: float) -> _Entry[T]:
+        entry = _Entry(value)
+        self._entries[key] = entry
+        if ttl_seconds is not None:
+            self._set_deadline(key, entry, now + check_ttl(ttl_seconds))
+        return entry
+
+    async def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
+        now, k = self._now(), self._prefix + key
+        entry = self._lookup(k, int, now) or self._create(k, 0, ttl_seconds, now)
+        entry.value += amount
+        return entry.value
+
+    async def get(self, key: str) -> int:
+        entry = self._lookup(self._prefix + key, int, self._now())
+        return 0 if entry is None else entry.value
+
+    async def get_many(self, keys: Sequence[str]) -> list[int]:
+        now = self._now()
+        entries = [self._lookup(self._prefix + key, int, now) for key in keys]
+        return [0 if entry is None else entry.value for entry in entries]
+
+    async def set(self, key: str, value: int, *, ttl_seconds: float | None = None) -> None:
+        now, k = self._now(), self._prefix + key
+        self._entries.pop(k, None)
+        self._create(k, int(value), ttl_seconds, now)
+
+    async def delete(self, *keys: str) -> None:
+        for key in keys:
+            self._entries.pop(self._prefix + key, None)
+
+    async def expire(self, key: str, ttl_seconds: float) -> bool:
+        now, k = self._now(), self._prefix + key
+        check_ttl(ttl_seconds)
+        entry = self._entries.get(k)
+        if entry is None:
+            return False
+        self._set_deadline(k, entry, now + ttl_seconds)
+        return True
+
+    async def decr_floor(self, key: str, amount: int = 1, *, floor: int = 0) -> int | None:
+        now, k = self._now(), self._prefix + key
+        entry = self._lookup(k, int, now)
+        if (0 if entry is None else entry.value) - amount < floor:
+            return None
+        entry = entry or self._create(k, 0, None, now)
+        entry.value -= amount
+        return entry.value
+
+    async def add_member(self, key: str, member: str, *, ttl_seconds: float | None = None) -> bool:
+        now, k = self._now(), self._prefix + key
+        entry = self._lookup(k, _Members, now) or self._create(k, _Members(), ttl_seconds, now)
+        added = member not in entry.value
+        entry.value.add(member)
+        return added
+
+    async def remove_member(self, key: str, member: str) -> bool:
+        k = self._prefix + key
+        entry = self._lookup(k, _Members, self._now())
+        if entry is None or member not in entry.value:
+            return False
+        entry.value.discard(member)
+        if not entry.value:
+            del self._entries[k]
+        return True
+
+    async def is_member(self, key: str, member: str) -> bool:
+        entry = self._lookup(self._prefix + key, _Members, self._now())
+        return entry is not None and member in entry.value
+
+    async def count_members(self, key: str) -> int:
+        entry = self._lookup(self._prefix + key, _Members, self._now())
+        return 0 if entry is None else len(entry.value)
+
+    async def add_distinct(self, key: str, *members: str) -> None:
+        if not members:
+            return
+        now, k = self._now(), self._prefix + key
+        entry = self._lookup(k, _Distinct, now) or self._create(k, _Distinct(), None, now)
+        entry.value.update(members)
+
+    async def count_distinct(self, key: str) -> int:
+        entry = self._lookup(self._prefix + key, _Distinct, self._now())
+        return 0 if entry is None else len(entry.value)
+
+    async def rate_limit(
+        self, key: str, *, rate_per_second: float, burst: int, cost: int = 1
+    ) -> RateDecision:
+        check_rate(rate_per_second=rate_per_second, burst=burst, cost=cost)
+        now, k = self._now(), self._prefix + key
+        entry = self._lookup(k, _Bucket, now)
+        if entry is None:
+            tokens = float(burst)
+        else:
+            elapsed = max(0.0, now - entry.value.updated)
+            tokens = min(float(burst), entry.value.tokens + elapsed * rate_per_second)
+        allowed = tokens >= cost
+        if allowed:
+            tokens -= cost
+        refill_seconds = (burst - tokens) / rate_per_second
+        if refill_seconds <= 0:
+            self._entries.pop(k, None)
+        else:
+            entry = entry or self._create(k, _Bucket(tokens, now), None, now)
+            entry.value.tokens, entry.value.updated = tokens, now
+            self._set_deadline(k, entry, now + refill_seconds)
+        retry_after = 0.0 if allowed else (cost - tokens) / rate_per_second
+        return RateDecision(allowed=allowed, remaining=math.floor(tokens), retry_after_seconds=retry_after)
+
+    async def touch_presence(self, key: str, member: str, *, ttl_seconds: float) -> bool:
+        now, k = self._now(), self._prefix + key
+        expires_at = now + check_ttl(ttl_seconds)
+        entry = self._lookup(k, _Presence, now) or self._create(k, _Presence(), None, now)
+        arrived = member not in entry.value
+        entry.value[member] = expires_at
+        key_deadline = expires_at + PRESENCE_GRACE_SECONDS
+        if entry.expires_at is None or entry.expires_at < key_deadline:
+            self._set_deadline(k, entry, key_deadline)
+        return arrived
+
+    async def remove_presence(self, key: str, member: str) -> bool:
+        k = self._prefix + key
+        entry = self._lookup(k, _Presence, self._now())
+        if entry is None or entry.value.pop(member, None) is None:
+            return False
+        if not entry.value:
+            del self._entries[k]
+        return True
+
+    async def count_presence(self, key: str) -> int:
+        now = self._now()
+        entry = self._lookup(self._prefix + key, _Presence, now)
+        return 0 if entry is None else sum(1 for expires_at in entry.value.values() if expires_at > now)
+
+    async def sweep_presence(self, key: str) -> list[str]:
+        now, k = self._now(), self._prefix + key
+        entry = self._lookup(k, _Presence, now)
+        if entry is None:
+            return []
+        gone = sorted((expires_at, member) for member, expires_at in entry.value.items() if expires_at <= now)
+        for _, member in gone:
+            del entry.value[member]
+        if not entry.value:
+            del self._entries[k]
+        return [member for _, member in gone]
+
+    async def close(self) -> None:
+        self._entries.clear()
+        self._deadlines.clear()
