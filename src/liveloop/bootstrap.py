@@ -14,6 +14,7 @@ from liveloop.core.broker import Broker
 from liveloop.core.container import Container, HealthCheck
 from liveloop.core.counters import Counters
 from liveloop.core.db import Database, create_engine
+from liveloop.core.events import EventBus
 from liveloop.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -81,4 +82,9 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         await broker.start()
         stack.push_async_callback(broker.close)
         stack.push_async_callback(counters.close)
-        yield Container(settings=settings, db=db, counters=counters, broker=broker, checks=tuple(checks))
+        events = EventBus()
+        await events.start()
+        stack.push_async_callback(events.close)
+        yield Container(
+            settings=settings, db=db, counters=counters, broker=broker, events=events, checks=tuple(checks)
+        )

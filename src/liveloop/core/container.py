@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 from liveloop.core.db import Database
+from liveloop.core.events import EventBus
 from liveloop.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Container:
     db: Database
     counters: Counters
     broker: Broker
+    events: EventBus
     checks: tuple[HealthCheck, ...] = ()
 
 
