@@ -43,9 +43,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _patch_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """Publish patch fields as omittable, not nullable, unless the field may really be empty."""
+    nullable: frozenset[str] = getattr(cls, "nullable_fields", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        if name in nullable or "anyOf" not in prop:
+            continue
+        rest = [option for option in prop["anyOf"] if option.get("type") != "null"]
+        prop.pop("default", None)
+        if len(rest) == 1:
+            del prop["anyOf"]
+            prop.update(rest[0])
+        else:
+            prop["anyOf"] = rest
+
+
 class PatchModel(StrictModel):
     """Partial updates: only sent fields change; ``null`` only where a field may be empty."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_patch_schema)
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")

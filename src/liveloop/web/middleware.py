@@ -29,27 +29,30 @@ class BodyLimitMiddleware:
                 await _send_413(send, self.max_bytes)
                 return
         seen = 0
-        started = False
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    too_large = True
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            # Once the body overflowed, whatever the app answers (frameworks turn the read
+            # error into a 400) is replaced by the one 413 sent below.
+            if not too_large:
+                await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            if not started:
-                await _send_413(send, self.max_bytes)
+            pass
+        if too_large:
+            await _send_413(send, self.max_bytes)
 
 
 async def _send_413(send: Send, limit: int) -> None:
