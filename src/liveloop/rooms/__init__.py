@@ -2,5 +2,13 @@
 
 from liveloop.rooms.errors import IllegalTransition, RoomNotFound, ShowNotFound
 from liveloop.rooms.model import ShowAction, ShowState
+from liveloop.rooms.service import get_room_shop_id
 
-__all__ = ["IllegalTransition", "RoomNotFound", "ShowAction", "ShowNotFound", "ShowState"]
+__all__ = [
+    "IllegalTransition",
+    "RoomNotFound",
+    "ShowAction",
+    "ShowNotFound",
+    "ShowState",
+    "get_room_shop_id",
+]

@@ -29,6 +29,11 @@ def check_schedule(start: datetime, end: datetime) -> None:
         raise InvalidSchedule("planned_end must be after planned_start")
 
 
+async def get_room_shop_id(session: AsyncSession, room_id: int) -> int | None:
+    """The shop owning ``room_id``, or None when there is no such room."""
+    return await session.scalar(select(RoomRow.shop_id).where(RoomRow.id == room_id))
+
+
 async def room_in_shop(session: AsyncSession, principal: Principal, room_id: int) -> RoomRow:
     row = await session.get(RoomRow, room_id)
     if row is None or row.shop_id != principal.shop_id:

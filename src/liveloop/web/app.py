@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry
 
 from liveloop import __version__, bootstrap
 from liveloop.commerce.api import router as catalog_router
+from liveloop.interactions import InteractionsContext
+from liveloop.interactions.api import router as moderation_router
 from liveloop.rooms.api import router as rooms_router
 from liveloop.settings import Settings
 from liveloop.shops.api import router as shops_router
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap.build_container(settings) as container:
             app.state.container = container
+            app.state.interactions = InteractionsContext(db=container.db, counters=container.counters)
             yield
 
     app = FastAPI(
@@ -54,4 +57,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shops_router)
     app.include_router(catalog_router)
     app.include_router(rooms_router)
+    app.include_router(moderation_router)
     return app

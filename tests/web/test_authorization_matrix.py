@@ -1,0 +1,192 @@
+"""Every route x every role x own vs another shop's ids: nothing crosses a shop or a role.
+
+The table below must name every ``/api/v1`` route with the permission it needs; a new route
+fails this test until it is added, so no route ships without an access decision.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from liveloop.shops import Permission, Role
+from liveloop.shops.model import ROLE_PERMISSIONS
+from tests.conftest import ShopKeys, make_shop
+
+ANY_STAFF = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    """One shop's rows that path parameters and bodies point at."""
+
+    staff_id: int
+    api_key_id: int
+    product_id: int
+    room_id: int
+    show_id: int
+    marker: str
+
+    def path(self, template: str) -> str:
+        values = {
+            "staff_id": self.staff_id,
+            "api_key_id": self.api_key_id,
+            "product_id": self.product_id,
+            "room_id": self.room_id,
+            "show_id": self.show_id,
+            "action": "start",
+            "viewer_id": "u:troll",
+        }
+        return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
+
+
+Body = Callable[[Resources], dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    permission: Permission | None
+    body: Body = None
+    refers_to_rows: bool = False  # the body names rows by id (so another shop's ids apply)
+
+
+def _show_body(r: Resources) -> dict[str, Any]:
+    return {
+        "room_id": r.room_id,
+        "title": "t",
+        "planned_start": "2026-12-01T12:00:00Z",
+        "planned_end": "2026-12-01T13:00:00Z",
+    }
+
+
+P = Permission
+RULES: dict[str, Rule] = {
+    "GET /api/v1/me": Rule(ANY_STAFF),
+    "GET /api/v1/shop": Rule(ANY_STAFF),
+    "PATCH /api/v1/shop": Rule(P.SHOP_MANAGE, lambda r: {"name": "renamed"}),
+    "POST /api/v1/shop/rotate-viewer-key": Rule(P.SHOP_MANAGE),
+    "GET /api/v1/staff": Rule(P.STAFF_MANAGE),
+    "POST /api/v1/staff": Rule(P.STAFF_MANAGE, lambda r: {"name": "n", "role": "host"}),
+    "GET /api/v1/staff/{staff_id}": Rule(P.STAFF_MANAGE),
+    "PATCH /api/v1/staff/{staff_id}": Rule(P.STAFF_MANAGE, lambda r: {"name": "renamed"}),
+    "POST /api/v1/staff/{staff_id}/api-keys": Rule(P.STAFF_MANAGE, lambda r: {}),
+    "GET /api/v1/staff/{staff_id}/api-keys": Rule(P.STAFF_MANAGE),
+    "DELETE /api/v1/api-keys/{api_key_id}": Rule(P.STAFF_MANAGE),
+    "POST /api/v1/viewer-tokens": Rule(P.VIEWER_TOKENS_ISSUE, lambda r: {"user_id": "u1"}),
+    "GET /api/v1/products": Rule(P.CATALOG_READ),
+    "POST /api/v1/products": Rule(
+        P.CATALOG_WRITE, lambda r: {"sku": uuid.uuid4().hex[:12], "title": "t", "price_cents": 100}
+    ),
+    "GET /api/v1/products/{product_id}": Rule(P.CATALOG_READ),
+    "PATCH /api/v1/products/{product_id}": Rule(P.CATALOG_WRITE, lambda r: {"stock": 5}),
+    "DELETE /api/v1/products/{product_id}": Rule(P.CATALOG_WRITE),
+    "GET /api/v1/rooms": Rule(P.ROOMS_READ),
+    "POST /api/v1/rooms": Rule(P.ROOMS_WRITE, lambda r: {"name": "room"}),
+    "GET /api/v1/rooms/{room_id}": Rule(P.ROOMS_READ),
+    "PATCH /api/v1/rooms/{room_id}": Rule(P.ROOMS_WRITE, lambda r: {"description": "d"}),
+    "GET /api/v1/shows": Rule(P.SHOWS_READ),
+    "POST /api/v1/shows": Rule(P.SHOWS_WRITE, _show_body, refers_to_rows=True),
+    "GET /api/v1/shows/{show_id}": Rule(P.SHOWS_READ),
+    "PATCH /api/v1/shows/{show_id}": Rule(P.SHOWS_WRITE, lambda r: {"title": "t2"}),
+    "POST /api/v1/shows/{show_id}/{action}": Rule(P.SHOWS_CONTROL),
+    "GET /api/v1/shows/{show_id}/lineup": Rule(P.SHOWS_READ),
+    "PUT /api/v1/shows/{show_id}/lineup": Rule(
+        P.SHOWS_WRITE, lambda r: {"product_ids": [r.product_id]}, refers_to_rows=True
+    ),
+    "POST /api/v1/shows/{show_id}/lineup/items": Rule(
+        P.SHOWS_WRITE, lambda r: {"product_id": r.product_id}, refers_to_rows=True
+    ),
+    "DELETE /api/v1/shows/{show_id}/lineup/items/{product_id}": Rule(P.SHOWS_WRITE),
+    "GET /api/v1/moderation/words": Rule(P.MODERATE),
+    "POST /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),
+    "DELETE /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),
+    "GET /api/v1/moderation/settings": Rule(P.MODERATE),
+    "PATCH /api/v1/moderation/settings": Rule(P.ROOMS_WRITE, lambda r: {"filter_mode": "block"}),
+    "GET /api/v1/rooms/{room_id}/moderation": Rule(P.MODERATE),
+    "PATCH /api/v1/rooms/{room_id}/moderation": Rule(P.MODERATE, lambda r: {"slow_mode_seconds": 3}),
+    "GET /api/v1/rooms/{room_id}/bans": Rule(P.MODERATE),
+    "POST /api/v1/rooms/{room_id}/bans": Rule(P.MODERATE, lambda r: {"viewer_id": f"u:{uuid.uuid4().hex}"}),
+    "DELETE /api/v1/rooms/{room_id}/bans/{viewer_id}": Rule(P.MODERATE),
+    "POST /api/v1/rooms/{room_id}/mutes": Rule(P.MODERATE, lambda r: {"viewer_id": "u:troll", "seconds": 60}),
+}
+
+
+def api_routes(client: TestClient) -> set[str]:
+    paths: dict[str, dict[str, Any]] = client.get("/openapi.json").json()["paths"]
+    return {f"{method.upper()} {path}" for path, ops in paths.items() if path.startswith("/api/") for method in ops}
+
+
+def seed(client: TestClient, keys: ShopKeys) -> Resources:
+    owner = keys.headers()
+    marker = f"secret-{uuid.uuid4().hex[:10]}"
+    staff = client.post("/api/v1/staff", json={"name": marker, "role": "host"}, headers=owner).json()
+    key = client.post(f"/api/v1/staff/{staff['id']}/api-keys", json={"label": marker}, headers=owner).json()
+    product = client.post(
+        "/api/v1/products", json={"sku": marker, "title": marker, "price_cents": 990}, headers=owner
+    ).json()
+    room = client.post("/api/v1/rooms", json={"name": marker}, headers=owner).json()
+    show = client.post(
+        "/api/v1/shows", json=_show_body(Resources(0, 0, 0, room["id"], 0, marker)) | {"title": marker}, headers=owner
+    ).json()
+    client.put(f"/api/v1/shows/{show['id']}/lineup", json={"product_ids": [product["id"]]}, headers=owner)
+    return Resources(staff["id"], key["id"], product["id"], room["id"], show["id"], marker)
+
+
+def call(client: TestClient, route: str, res: Resources, headers: dict[str, str], body_from: Resources) -> Any:
+    method, template = route.split(" ", 1)
+    rule = RULES[route]
+    body = rule.body(body_from) if rule.body else None
+    return client.request(method, res.path(template), json=body, headers=headers)
+
+
+def test_every_route_has_an_access_rule(client: TestClient) -> None:
+    assert api_routes(client) == set(RULES)
+
+
+def test_no_route_crosses_a_role_or_a_shop(client: TestClient, shop: ShopKeys, other_shop: ShopKeys) -> None:
+    mine, theirs = seed(client, shop), seed(client, other_shop)
+    problems: list[str] = []
+    for route, rule in RULES.items():
+        has_rows = "{" in route or rule.refers_to_rows
+        anonymous = call(client, route, mine, {}, mine)
+        if anonymous.status_code != 401:
+            problems.append(f"{route} without a key: {anonymous.status_code}")
+        for role in Role:
+            allowed = rule.permission is None or rule.permission in ROLE_PERMISSIONS[role]
+            headers = shop.headers(role)
+            if has_rows:
+                foreign = call(client, route, theirs, headers, theirs)
+                if foreign.status_code not in (403, 404) or theirs.marker in foreign.text:
+                    problems.append(f"{route} as {role} on another shop's ids: {foreign.status_code}")
+            own = call(client, route, mine, headers, mine)
+            if not allowed and (own.status_code != 403 or own.json()["error"]["code"] != "auth.permission_denied"):
+                problems.append(f"{route} as {role} (not allowed): {own.status_code}")
+            if allowed and (own.status_code in (401, 403) or own.status_code >= 500):
+                problems.append(f"{route} as {role} (allowed): {own.status_code} {own.text[:200]}")
+            if theirs.marker in own.text:
+                problems.append(f"{route} as {role} leaked another shop's data")
+    assert not problems, "\n".join(problems)
+
+    # The other shop is exactly as it was: nothing of it was changed through our keys.
+    owner = other_shop.headers()
+    assert client.get(f"/api/v1/products/{theirs.product_id}", headers=owner).json()["stock"] == 0
+    assert client.get(f"/api/v1/products/{theirs.product_id}", headers=owner).json()["archived"] is False
+    show = client.get(f"/api/v1/shows/{theirs.show_id}", headers=owner).json()
+    assert (show["state"], show["title"]) == ("scheduled", theirs.marker)
+    lineup = client.get(f"/api/v1/shows/{theirs.show_id}/lineup", headers=owner).json()["items"]
+    assert [i["product"]["id"] for i in lineup] == [theirs.product_id]
+    keys = client.get(f"/api/v1/staff/{theirs.staff_id}/api-keys", headers=owner).json()
+    assert [k["revoked_at"] for k in keys] == [None]
+    assert client.get("/api/v1/shop", headers=owner).json()["name"] == "Other Shop"
+    assert client.get(f"/api/v1/rooms/{theirs.room_id}", headers=owner).json()["description"] == ""
+
+
+def test_shop_fixture_factory_is_isolated(client: TestClient) -> None:
+    a, b = make_shop(client, "A"), make_shop(client, "B")
+    assert a.shop_id != b.shop_id
+    assert client.get("/api/v1/me", headers=a.headers()).json()["shop"]["id"] == a.shop_id
