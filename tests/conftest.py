@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,10 +21,9 @@ from liveloop.core.db import create_engine
 from liveloop.settings import Settings
 from liveloop.shops import Role, do_create_shop
 from liveloop.web.app import create_app
+from tests.backends import PG_ENV, backend_url
 
 T = TypeVar("T")
-PG_ENV = "LIVELOOP_TEST_DATABASE_URL"
-REDIS_ENV = "LIVELOOP_TEST_REDIS_URL"
 
 
 @pytest.fixture
@@ -50,9 +48,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} not set")
+    base = backend_url(PG_ENV)
     name = f"liveloop_test_{uuid.uuid4().hex[:12]}"
     admin = make_url(base)
     url = admin.set(database=name).render_as_string(hide_password=False)

@@ -22,7 +22,7 @@ DEMO_KEY_FILE = "demo-owner-key.txt"
 
 
 def _console() -> Console:
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:

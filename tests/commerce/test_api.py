@@ -49,14 +49,18 @@ def test_sku_is_unique_per_shop_only(client: TestClient, shop: ShopKeys, other_s
 
 
 def test_prices_are_validated(client: TestClient, shop: ShopKeys) -> None:
-    below_list = client.post("/api/v1/products", json=LIPSTICK | {"list_price_cents": 100}, headers=shop.headers())
+    below_list = client.post(
+        "/api/v1/products", json=LIPSTICK | {"list_price_cents": 100}, headers=shop.headers()
+    )
     assert below_list.json()["error"]["code"] == "commerce.invalid_price"
     for bad in ({"price_cents": -1}, {"price_cents": 1.5}, {"price_cents": "cheap"}):
         response = client.post("/api/v1/products", json=LIPSTICK | bad, headers=shop.headers())
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "request.validation_error"
     product = make_product(client, shop)
-    null_title = client.patch(f"/api/v1/products/{product['id']}", json={"title": None}, headers=shop.headers())
+    null_title = client.patch(
+        f"/api/v1/products/{product['id']}", json={"title": None}, headers=shop.headers()
+    )
     assert null_title.status_code == 422
     cleared = client.patch(
         f"/api/v1/products/{product['id']}", json={"list_price_cents": None}, headers=shop.headers()

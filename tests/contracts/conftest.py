@@ -7,7 +7,6 @@ test gets a unique namespace, and Redis keys under it are deleted afterwards.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from liveloop.adapters.memory import MemoryBroker, MemoryBus, MemoryCounters
 from liveloop.adapters.redis import RedisBroker, RedisCounters, make_redis
 from liveloop.core.broker import Broker
 from liveloop.core.counters import Counters
+from tests.backends import REDIS_ENV, backend_url
 
 ADAPTERS = (pytest.param("memory"), pytest.param("redis", marks=pytest.mark.redis))
 
@@ -29,10 +29,7 @@ def anyio_backend() -> str:
 
 
 def redis_url() -> str:
-    url = os.environ.get("LIVELOOP_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("LIVELOOP_TEST_REDIS_URL not set")
-    return url
+    return backend_url(REDIS_ENV)
 
 
 async def drop_namespace(client: Redis, namespace: str) -> None:

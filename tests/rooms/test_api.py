@@ -37,9 +37,11 @@ def test_show_lifecycle(client: TestClient, shop: ShopKeys) -> None:
     assert ended.json()["error"]["code"] == "rooms.illegal_transition"
     assert "start" in ended.json()["error"]["message"]
     live = client.post(f"{url}/start", headers=shop.headers(Role.HOST)).json()
-    assert live["state"] == "live" and live["started_at"] is not None
+    assert live["state"] == "live"
+    assert live["started_at"] is not None
     done = client.post(f"{url}/end", headers=shop.headers(Role.HOST)).json()
-    assert done["state"] == "ended" and done["ended_at"] is not None
+    assert done["state"] == "ended"
+    assert done["ended_at"] is not None
     assert client.post(f"{url}/start", headers=shop.headers()).status_code == 409
     assert client.patch(url, json={"title": "x"}, headers=shop.headers()).json()["error"]["code"] == (
         "rooms.show_closed"
@@ -74,7 +76,12 @@ def test_schedule_and_filters(client: TestClient, shop: ShopKeys) -> None:
     assert backwards.json()["error"]["code"] == "rooms.invalid_schedule"
     naive = client.post(
         "/api/v1/shows",
-        json={"room_id": room["id"], "title": "t", "planned_start": "2026-12-01T12:00:00", "planned_end": "x"},
+        json={
+            "room_id": room["id"],
+            "title": "t",
+            "planned_start": "2026-12-01T12:00:00",
+            "planned_end": "x",
+        },
         headers=shop.headers(),
     )
     assert naive.status_code == 422
@@ -83,7 +90,14 @@ def test_schedule_and_filters(client: TestClient, shop: ShopKeys) -> None:
     client.post(f"/api/v1/shows/{a['id']}/start", headers=shop.headers())
     live = client.get("/api/v1/shows", params={"state": "live"}, headers=shop.headers()).json()["items"]
     assert [s["id"] for s in live] == [a["id"]]
-    assert len(client.get("/api/v1/shows", params={"room_id": room["id"]}, headers=shop.headers()).json()["items"]) == 2
+    assert (
+        len(
+            client.get("/api/v1/shows", params={"room_id": room["id"]}, headers=shop.headers()).json()[
+                "items"
+            ]
+        )
+        == 2
+    )
 
 
 def test_lineup_is_ordered_and_editable(client: TestClient, shop: ShopKeys, other_shop: ShopKeys) -> None:

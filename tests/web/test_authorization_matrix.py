@@ -118,7 +118,12 @@ RULES: dict[str, Rule] = {
 
 def api_routes(client: TestClient) -> set[str]:
     paths: dict[str, dict[str, Any]] = client.get("/openapi.json").json()["paths"]
-    return {f"{method.upper()} {path}" for path, ops in paths.items() if path.startswith("/api/") for method in ops}
+    return {
+        f"{method.upper()} {path}"
+        for path, ops in paths.items()
+        if path.startswith("/api/")
+        for method in ops
+    }
 
 
 def seed(client: TestClient, keys: ShopKeys) -> Resources:
@@ -131,13 +136,17 @@ def seed(client: TestClient, keys: ShopKeys) -> Resources:
     ).json()
     room = client.post("/api/v1/rooms", json={"name": marker}, headers=owner).json()
     show = client.post(
-        "/api/v1/shows", json=_show_body(Resources(0, 0, 0, room["id"], 0, marker)) | {"title": marker}, headers=owner
+        "/api/v1/shows",
+        json=_show_body(Resources(0, 0, 0, room["id"], 0, marker)) | {"title": marker},
+        headers=owner,
     ).json()
     client.put(f"/api/v1/shows/{show['id']}/lineup", json={"product_ids": [product["id"]]}, headers=owner)
     return Resources(staff["id"], key["id"], product["id"], room["id"], show["id"], marker)
 
 
-def call(client: TestClient, route: str, res: Resources, headers: dict[str, str], body_from: Resources) -> Any:
+def call(
+    client: TestClient, route: str, res: Resources, headers: dict[str, str], body_from: Resources
+) -> Any:
     method, template = route.split(" ", 1)
     rule = RULES[route]
     body = rule.body(body_from) if rule.body else None
@@ -164,7 +173,9 @@ def test_no_route_crosses_a_role_or_a_shop(client: TestClient, shop: ShopKeys, o
                 if foreign.status_code not in (403, 404) or theirs.marker in foreign.text:
                     problems.append(f"{route} as {role} on another shop's ids: {foreign.status_code}")
             own = call(client, route, mine, headers, mine)
-            if not allowed and (own.status_code != 403 or own.json()["error"]["code"] != "auth.permission_denied"):
+            if not allowed and (
+                own.status_code != 403 or own.json()["error"]["code"] != "auth.permission_denied"
+            ):
                 problems.append(f"{route} as {role} (not allowed): {own.status_code}")
             if allowed and (own.status_code in (401, 403) or own.status_code >= 500):
                 problems.append(f"{route} as {role} (allowed): {own.status_code} {own.text[:200]}")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from starlette.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from starlette.testclient import TestClient
 
 from liveloop import migrate
 from liveloop.core.db import Database, create_engine

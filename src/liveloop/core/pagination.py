@@ -47,7 +47,9 @@ def decode_cursor(cursor: str | None) -> int:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 50,
-    cursor: Annotated[str | None, Query(max_length=64, description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, after_id=decode_cursor(cursor))
 

@@ -127,8 +127,12 @@ async def read_room(container: ContainerDep, principal: PrincipalDep, room_id: I
 
 
 @router.patch("/rooms/{room_id}", response_model=RoomOut, tags=["rooms"])
-async def update_room(container: ContainerDep, principal: PrincipalDep, room_id: Id, body: RoomPatch) -> RoomOut:
-    row = await service.do_update_room(container.db, principal, room_id, **body.model_dump(exclude_unset=True))
+async def update_room(
+    container: ContainerDep, principal: PrincipalDep, room_id: Id, body: RoomPatch
+) -> RoomOut:
+    row = await service.do_update_room(
+        container.db, principal, room_id, **body.model_dump(exclude_unset=True)
+    )
     return RoomOut.model_validate(row)
 
 
@@ -140,7 +144,9 @@ async def list_shows(
     state: ShowState | None = None,
     room_id: Annotated[int | None, Query(ge=1, le=2**53)] = None,
 ) -> Page[ShowOut]:
-    rows = await service.get_shows(container.db, principal, page, service.ShowFilter(state=state, room_id=room_id))
+    rows = await service.get_shows(
+        container.db, principal, page, service.ShowFilter(state=state, room_id=room_id)
+    )
     return Page[ShowOut](
         items=[ShowOut.model_validate(r) for r in rows[: page.limit]],
         next_cursor=next_cursor([r.id for r in rows], page.limit),
@@ -160,8 +166,12 @@ async def read_show(container: ContainerDep, principal: PrincipalDep, show_id: I
 
 
 @router.patch("/shows/{show_id}", response_model=ShowOut, tags=["shows"])
-async def update_show(container: ContainerDep, principal: PrincipalDep, show_id: Id, body: ShowPatch) -> ShowOut:
-    row = await service.do_update_show(container.db, principal, show_id, **_show_fields(body, exclude_unset=True))
+async def update_show(
+    container: ContainerDep, principal: PrincipalDep, show_id: Id, body: ShowPatch
+) -> ShowOut:
+    row = await service.do_update_show(
+        container.db, principal, show_id, **_show_fields(body, exclude_unset=True)
+    )
     return ShowOut.model_validate(row)
 
 

@@ -25,7 +25,9 @@ class LineupItem:
 
 async def _read(session: AsyncSession, *, shop_id: int, show_id: int) -> list[LineupItem]:
     rows = list(
-        await session.scalars(select(LineupRow).where(LineupRow.show_id == show_id).order_by(LineupRow.position))
+        await session.scalars(
+            select(LineupRow).where(LineupRow.show_id == show_id).order_by(LineupRow.position)
+        )
     )
     products = await get_product_infos(session, shop_id=shop_id, product_ids=[r.product_id for r in rows])
     return [LineupItem(position=i, product=products[r.product_id]) for i, r in enumerate(rows)]
@@ -34,7 +36,9 @@ async def _read(session: AsyncSession, *, shop_id: int, show_id: int) -> list[Li
 async def _write(session: AsyncSession, *, show_id: int, product_ids: list[int]) -> None:
     await session.execute(delete(LineupRow).where(LineupRow.show_id == show_id))
     await session.flush()
-    session.add_all(LineupRow(show_id=show_id, product_id=pid, position=i) for i, pid in enumerate(product_ids))
+    session.add_all(
+        LineupRow(show_id=show_id, product_id=pid, position=i) for i, pid in enumerate(product_ids)
+    )
 
 
 async def _check_products(session: AsyncSession, principal: Principal, product_ids: list[int]) -> None:
@@ -78,7 +82,9 @@ async def do_add_to_lineup(
     check_permission(principal, Permission.SHOWS_WRITE)
     async with db.transaction() as session:
         check_open(await show_in_shop(session, principal, show_id, for_update=True))
-        current = [item.product.id for item in await _read(session, shop_id=principal.shop_id, show_id=show_id)]
+        current = [
+            item.product.id for item in await _read(session, shop_id=principal.shop_id, show_id=show_id)
+        ]
         ordered = [pid for pid in current if pid != product_id]
         ordered.insert(len(ordered) if position is None else min(position, len(ordered)), product_id)
         await _check_products(session, principal, ordered)
@@ -91,7 +97,9 @@ async def do_remove_from_lineup(db: Database, principal: Principal, show_id: int
     check_permission(principal, Permission.SHOWS_WRITE)
     async with db.transaction() as session:
         check_open(await show_in_shop(session, principal, show_id, for_update=True))
-        current = [item.product.id for item in await _read(session, shop_id=principal.shop_id, show_id=show_id)]
+        current = [
+            item.product.id for item in await _read(session, shop_id=principal.shop_id, show_id=show_id)
+        ]
         if product_id not in current:
             raise ProductNotFound(f"product {product_id} is not in this line-up")
         await _write(session, show_id=show_id, product_ids=[pid for pid in current if pid != product_id])

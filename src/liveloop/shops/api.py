@@ -108,9 +108,7 @@ async def read_me(container: ContainerDep, principal: PrincipalDep) -> MeOut:
     shop = await service.get_shop(container.db, principal)
     staff = await service.get_self(container.db, principal)
     perms = sorted(p.value for p in ROLE_PERMISSIONS[principal.role])
-    return MeOut(
-        shop=ShopOut.model_validate(shop), staff=StaffOut.model_validate(staff), permissions=perms
-    )
+    return MeOut(shop=ShopOut.model_validate(shop), staff=StaffOut.model_validate(staff), permissions=perms)
 
 
 @router.get("/shop", response_model=ShopOut, tags=["shops"])

@@ -101,7 +101,11 @@ async def get_principal(db: Database, raw_key: str) -> Principal:
     if row is None:
         raise InvalidApiKey("API key is not known")
     key, staff = row
-    if key.revoked_at is not None or not staff.active or not credentials.secret_matches(secret, key.secret_hash):
+    if (
+        key.revoked_at is not None
+        or not staff.active
+        or not credentials.secret_matches(secret, key.secret_hash)
+    ):
         raise InvalidApiKey("API key is not valid")
     return Principal(shop_id=key.shop_id, staff_id=staff.id, role=Role(staff.role), api_key_id=key.id)
 
@@ -284,4 +288,6 @@ def guest_viewer(shop_id: int, device_id: str) -> Viewer:
     """A viewer known only by a device id; guests watch and react but own no orders."""
     if not device_id or len(device_id) > 64 or not device_id.isprintable():
         raise InvalidInput("device id must be 1-64 printable characters")
-    return Viewer(shop_id=shop_id, viewer_id=f"d:{device_id}", nickname=f"游客{device_id[-4:]}", device_id=device_id)
+    return Viewer(
+        shop_id=shop_id, viewer_id=f"d:{device_id}", nickname=f"游客{device_id[-4:]}", device_id=device_id
+    )

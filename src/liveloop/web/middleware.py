@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import orjson
@@ -47,10 +48,8 @@ class BodyLimitMiddleware:
             if not too_large:
                 await send(message)
 
-        try:
+        with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
-        except _BodyTooLarge:
-            pass
         if too_large:
             await _send_413(send, self.max_bytes)
 

@@ -1,0 +1,47 @@
+# liveloop: `make run` serves the product, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test check lint format migrate bench clean help
+
+help:
+	@echo "make run     - install, migrate, create a demo shop if none, serve on http://127.0.0.1:8000"
+	@echo "make test    - the whole test suite (PostgreSQL/Redis/Chromium tests run when configured)"
+	@echo "make check   - format, lint, types, import contracts, then the tests"
+	@echo "make format  - apply ruff format and safe fixes"
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "liveloop needs Python >= 3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/liveloop migrate
+	$(BIN)/liveloop shop ensure-demo
+	$(BIN)/liveloop serve
+
+migrate: $(STAMP)
+	$(BIN)/liveloop migrate
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+check: lint test
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .mypy_cache .ruff_cache .hypothesis

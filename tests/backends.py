@@ -1,0 +1,22 @@
+"""Real backends for tests: skipped cleanly when not configured, mandatory when CI says so."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+PG_ENV = "LIVELOOP_TEST_DATABASE_URL"
+REDIS_ENV = "LIVELOOP_TEST_REDIS_URL"
+CHROMIUM_ENV = "LIVELOOP_TEST_CHROMIUM"
+REQUIRE_ALL_ENV = "LIVELOOP_TEST_REQUIRE_ALL"
+
+
+def backend_url(env: str) -> str:
+    """The configured URL/path in ``env``; skips the test when unset, fails it under CI's rule."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    if os.environ.get(REQUIRE_ALL_ENV):
+        pytest.fail(f"{env} is not set but {REQUIRE_ALL_ENV} makes this backend mandatory")
+    pytest.skip(f"{env} not set")
