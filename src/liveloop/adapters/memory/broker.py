@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from liveloop.core.broker import Broker, Handler
+from liveloop.core.broker import (
+    SEQUENCE_TTL_SECONDS,
+    Broker,
+    Handler,
+    StreamPosition,
+    check_plain,
+    encode_sequenced,
+)
 
 __all__ = ["MemoryBroker", "MemoryBus"]
 
@@ -19,11 +31,35 @@ class _Subscription:
         self.handler = handler
 
 
-class MemoryBus:
-    """The shared channel table of the MemoryBroker instances of one process and one event loop."""
+@dataclass(slots=True)
+class _Sequence:
+    epoch: str
+    offset: int
+    expires_at: float
 
-    def __init__(self) -> None:
+
+class MemoryBus:
+    """The shared channel table and sequences of the MemoryBroker instances of one process and loop.
+
+    A channel's sequence expires ``sequence_ttl_seconds`` (on ``clock``) after it was created or
+    last published to, like the Redis keys; a new bus has no sequences, so it starts new epochs.
+    Everything runs without awaiting, so assigning an offset and routing the message is atomic.
+    """
+
+    def __init__(
+        self,
+        *,
+        sequence_ttl_seconds: float = SEQUENCE_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not sequence_ttl_seconds > 0:
+            raise ValueError("sequence_ttl_seconds must be positive")
         self._subscribers: dict[str, dict[MemoryBroker, None]] = {}
+        self._sequence_ttl = sequence_ttl_seconds
+        self._clock = clock
+        # Ordered by expiry (the ttl is fixed and every refresh moves the entry to the end), so
+        # expired sequences are dropped from the front in amortised O(1).
+        self._sequences: OrderedDict[str, _Sequence] = OrderedDict()
 
     def attach(self, channel: str, broker: MemoryBroker) -> None:
         self._subscribers.setdefault(channel, {})[broker] = None
@@ -39,13 +75,45 @@ class MemoryBus:
         for broker in tuple(self._subscribers.get(channel, ())):
             broker.enqueue(channel, data)
 
+    def _sequence(self, channel: str) -> tuple[_Sequence, float]:
+        now = self._clock()
+        while self._sequences:
+            oldest = next(iter(self._sequences.values()))
+            if oldest.expires_at > now:
+                break
+            self._sequences.popitem(last=False)
+        sequence = self._sequences.get(channel)
+        if sequence is None:
+            sequence = _Sequence(secrets.token_hex(8), 0, now + self._sequence_ttl)
+            self._sequences[channel] = sequence
+        return sequence, now
+
+    def route_sequenced(self, channel: str, data: bytes) -> StreamPosition:
+        """Assign the channel's next offset and route the framed message (one atomic step)."""
+        sequence, now = self._sequence(channel)
+        sequence.offset += 1
+        sequence.expires_at = now + self._sequence_ttl
+        self._sequences.move_to_end(channel)
+        self.route(channel, encode_sequenced(sequence.epoch, sequence.offset, data))
+        return StreamPosition(sequence.epoch, sequence.offset)
+
+    def position(self, channel: str) -> StreamPosition:
+        """The channel's epoch and last offset, creating the sequence (offset 0) when there is none."""
+        sequence, _ = self._sequence(channel)
+        return StreamPosition(sequence.epoch, sequence.offset)
+
+    def drop_sequence(self, channel: str) -> None:
+        """Forget the channel's sequence, like Redis losing its key (for tests and simulations)."""
+        self._sequences.pop(channel, None)
+
 
 class MemoryBroker(Broker):
     """One node on a MemoryBus.
 
     Payloads are copied like the wire would and delivered in later loop iterations, never inside
-    ``publish``. Overflow policy, drop-newest: when ``max_pending`` deliveries are already queued for
-    this node, a new message is dropped for it and counted in ``dropped``.
+    ``publish``; sequenced messages take the same path, so the bus's offset order is delivery order.
+    Overflow policy, drop-newest: when ``max_pending`` deliveries are already queued for this node, a
+    new message is dropped for it (a hole in a sequence) and counted in ``dropped``.
     """
 
     def __init__(self, bus: MemoryBus, *, max_pending: int = 100_000) -> None:
@@ -74,9 +142,21 @@ class MemoryBroker(Broker):
         self._subscriptions.clear()
         self._closed = True
 
+    @property
+    def bus(self) -> MemoryBus:
+        return self._bus
+
     async def publish(self, channel: str, data: bytes) -> None:
         self._check_running()
-        self._bus.route(channel, bytes(data))
+        self._bus.route(channel, bytes(check_plain(data)))
+
+    async def publish_sequenced(self, channel: str, data: bytes) -> StreamPosition:
+        self._check_running()
+        return self._bus.route_sequenced(channel, bytes(data))
+
+    async def stream_position(self, channel: str) -> StreamPosition:
+        self._check_running()
+        return self._bus.position(channel)
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         self._check_running()

@@ -1,23 +1,64 @@
-"""Redis pub/sub Broker: one pub/sub connection and one reader task per broker (node)."""
+"""Redis pub/sub Broker: one pub/sub connection and one reader task per broker (node).
+
+Sequenced publishes run one Lua script that bumps the channel's sequence and PUBLISHes the framed
+message; Redis runs scripts one at a time, so the order in which subscribers receive a channel's
+messages is its offset order, across every node.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from liveloop.core.broker import Broker, Handler
+from liveloop.core.broker import (
+    SEQUENCE_TTL_SECONDS,
+    SEQUENCED_PREFIX,
+    Broker,
+    Handler,
+    StreamPosition,
+    check_plain,
+)
 
 __all__ = ["RedisBroker"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_BACKOFF_SECONDS = 5.0
+
+# A channel's sequence is one hash, fields ``epoch`` and ``offset``, so the two cannot outlive each
+# other. A hash without an epoch (never written by us) counts as missing and is replaced.
+
+# KEYS[1]: the sequence hash. ARGV: epoch candidate, ttl_ms, wire channel, payload, frame prefix.
+# The frame must equal liveloop.core.broker.encode_sequenced(epoch, offset, payload).
+_PUBLISH_SEQUENCED = """
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  redis.call('DEL', KEYS[1])
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[5] .. epoch .. ':' .. string.format('%d', offset) .. '\\n' .. ARGV[4])
+return {epoch, offset}
+"""
+
+# KEYS[1]: the sequence hash. ARGV: epoch candidate, ttl_ms. Returns {epoch, offset}.
+_STREAM_POSITION = """
+local state = redis.call('HMGET', KEYS[1], 'epoch', 'offset')
+if state[1] then return {state[1], state[2] or '0'} end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'offset', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return {ARGV[1], '0'}
+"""
 
 
 class _Subscription:
@@ -63,15 +104,29 @@ class RedisBroker(Broker):
 
     The reader blocks without a socket timeout, so idle subscriptions survive redis-py's 5 s default.
     After a lost connection redis-py reconnects and resubscribes; messages published meanwhile are
-    lost (at-most-once). ``publish`` uses the shared client's pool; concurrent publishes on one
-    channel are serialised so they reach Redis in call order. Does not own ``redis``.
+    lost (at-most-once). ``publish`` and ``publish_sequenced`` use the shared client's pool;
+    concurrent publishes on one channel are serialised so they reach Redis in call order. A channel's
+    sequence is the hash :meth:`sequence_key`, expiring ``sequence_ttl_seconds`` after its latest
+    sequenced publish (or its creation). Does not own ``redis``.
     """
 
-    def __init__(self, redis: Redis, *, namespace: str = "liveloop", subscribe_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        namespace: str = "liveloop",
+        subscribe_timeout: float = 10.0,
+        sequence_ttl_seconds: float = SEQUENCE_TTL_SECONDS,
+    ) -> None:
         if redis.connection_pool.connection_kwargs.get("decode_responses"):
             raise ValueError("RedisBroker needs a client with decode_responses off (payloads are bytes)")
+        if not sequence_ttl_seconds > 0:
+            raise ValueError("sequence_ttl_seconds must be positive")
         self._redis = redis
         self._prefix = f"{namespace}:"
+        self._sequence_ttl_ms = max(1, round(sequence_ttl_seconds * 1000))
+        self._publish_sequenced = redis.register_script(_PUBLISH_SEQUENCED)
+        self._stream_position = redis.register_script(_STREAM_POSITION)
         self._subscribe_timeout = subscribe_timeout
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -87,6 +142,10 @@ class RedisBroker(Broker):
 
     def _wire(self, channel: str) -> bytes:
         return (self._prefix + channel).encode()
+
+    def sequence_key(self, channel: str) -> str:
+        """The Redis key holding ``channel``'s sequence (a hash: ``epoch``, ``offset``)."""
+        return f"{self._prefix}sequence:{channel}"
 
     async def start(self) -> None:
         if self._closed:
@@ -114,8 +173,29 @@ class RedisBroker(Broker):
 
     async def publish(self, channel: str, data: bytes) -> None:
         self._running_pubsub()
+        check_plain(data)
         async with self._publish_order.hold(channel):
             await self._redis.publish(self._wire(channel), bytes(data))
+
+    async def publish_sequenced(self, channel: str, data: bytes) -> StreamPosition:
+        self._running_pubsub()
+        epoch_candidate = secrets.token_hex(8)
+        args: list[bytes | str | int] = [
+            epoch_candidate,
+            self._sequence_ttl_ms,
+            self._wire(channel),
+            bytes(data),
+            SEQUENCED_PREFIX,
+        ]
+        async with self._publish_order.hold(channel):
+            epoch, offset = await self._publish_sequenced(keys=[self.sequence_key(channel)], args=args)
+        return StreamPosition(epoch.decode("ascii"), int(offset))
+
+    async def stream_position(self, channel: str) -> StreamPosition:
+        self._running_pubsub()
+        args: list[str | int] = [secrets.token_hex(8), self._sequence_ttl_ms]
+        epoch, offset = await self._stream_position(keys=[self.sequence_key(channel)], args=args)
+        return StreamPosition(epoch.decode("ascii"), int(offset))
 
     async def subscribe(self, channel: str, handler: Handler) -> None:
         pubsub = self._running_pubsub()
