@@ -71,8 +71,8 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
 
             redis = make_redis(settings.redis_url)
             stack.push_async_callback(redis.aclose)
-            counters: Counters = RedisCounters(redis, namespace="liveloop")
-            broker: Broker = RedisBroker(redis, namespace="liveloop")
+            counters: Counters = RedisCounters(redis, namespace=settings.redis_namespace)
+            broker: Broker = RedisBroker(redis, namespace=settings.redis_namespace)
             checks.append(HealthCheck("redis", _redis_check(redis)))
         else:
             from liveloop.adapters.memory import MemoryBroker, MemoryBus, MemoryCounters

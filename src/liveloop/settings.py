@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis for counters and cross-node fan-out; unset = in-process."
     )
+    redis_namespace: str = Field(
+        default="liveloop",
+        pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+        description="Prefix of every Redis key and channel (to share one Redis between deployments).",
+    )
     auto_migrate: bool | None = Field(
         default=None,
         description="Migrate on start. Default: on for embedded SQLite, off for PostgreSQL.",

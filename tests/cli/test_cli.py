@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx2
@@ -17,6 +12,7 @@ from typer.testing import CliRunner
 from liveloop import __version__
 from liveloop.cli import app
 from liveloop.settings import Settings
+from tests.servers import running_server
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -68,35 +64,9 @@ def test_readme_documents_every_setting() -> None:
         assert f"`LIVELOOP_{name.upper()}`" in readme, name
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 def test_serve_answers_health_and_openapi(tmp_path: Path) -> None:
-    port = _free_port()
-    env = os.environ | env_for(tmp_path) | {"LIVELOOP_PORT": str(port)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "liveloop", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                health = httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx2.TransportError:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.2)
-        assert health.json()["status"] == "ok"
-        spec = httpx2.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
+    with running_server(tmp_path) as server:
+        assert httpx2.get(f"{server.url}/healthz", timeout=5).json()["status"] == "ok"
+        spec = httpx2.get(f"{server.url}/openapi.json", timeout=5).json()
         assert spec["info"]["title"] == "liveloop"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()

@@ -77,6 +77,7 @@ RULES: dict[str, Rule] = {
     "POST /api/v1/staff/{staff_id}/api-keys": Rule(P.STAFF_MANAGE, lambda r: {}),
     "GET /api/v1/staff/{staff_id}/api-keys": Rule(P.STAFF_MANAGE),
     "DELETE /api/v1/api-keys/{api_key_id}": Rule(P.STAFF_MANAGE),
+    "POST /api/v1/socket-tokens": Rule(ANY_STAFF),
     "POST /api/v1/viewer-tokens": Rule(P.VIEWER_TOKENS_ISSUE, lambda r: {"user_id": "u1"}),
     "GET /api/v1/products": Rule(P.CATALOG_READ),
     "POST /api/v1/products": Rule(

@@ -1,14 +1,19 @@
 """Rooms: a shop's live channels, their shows (scheduled -> live -> ended) and line-ups."""
 
 from liveloop.rooms.errors import IllegalTransition, RoomNotFound, ShowNotFound
+from liveloop.rooms.events import ShowCancelled, ShowEnded, ShowStarted
 from liveloop.rooms.model import ShowAction, ShowState
-from liveloop.rooms.service import get_room_shop_id
+from liveloop.rooms.service import get_live_show_id, get_room_shop_id
 
 __all__ = [
     "IllegalTransition",
     "RoomNotFound",
     "ShowAction",
+    "ShowCancelled",
+    "ShowEnded",
     "ShowNotFound",
+    "ShowStarted",
     "ShowState",
+    "get_live_show_id",
     "get_room_shop_id",
 ]

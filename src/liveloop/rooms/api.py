@@ -180,7 +180,9 @@ async def transition_show(
     container: ContainerDep, principal: PrincipalDep, show_id: Id, action: ShowAction
 ) -> ShowOut:
     """Start (scheduled -> live), end (live -> ended) or cancel (scheduled -> cancelled) a show."""
-    return ShowOut.model_validate(await service.do_transition_show(container.db, principal, show_id, action))
+    row = await service.do_transition_show(container.db, principal, show_id, action)
+    container.events.emit(service.transition_event(row))
+    return ShowOut.model_validate(row)
 
 
 @router.get("/shows/{show_id}/lineup", response_model=LineupOut, tags=["shows"])

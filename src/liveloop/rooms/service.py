@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liveloop.core.db import Database, utcnow
+from liveloop.core.events import Event, make_event
 from liveloop.core.pagination import PageParams
 from liveloop.rooms.errors import InvalidSchedule, RoomBusy, RoomNotFound, ShowClosed, ShowNotFound
+from liveloop.rooms.events import ShowCancelled, ShowEnded, ShowStarted
 from liveloop.rooms.model import OPEN_STATES, ShowAction, ShowState, next_state
 from liveloop.rooms.storage import RoomRow, ShowRow
 from liveloop.shops import Permission, Principal, check_permission
@@ -32,6 +34,13 @@ def check_schedule(start: datetime, end: datetime) -> None:
 async def get_room_shop_id(session: AsyncSession, room_id: int) -> int | None:
     """The shop owning ``room_id``, or None when there is no such room."""
     return await session.scalar(select(RoomRow.shop_id).where(RoomRow.id == room_id))
+
+
+async def get_live_show_id(session: AsyncSession, room_id: int) -> int | None:
+    """The show now live in ``room_id``, if any."""
+    return await session.scalar(
+        select(ShowRow.id).where(ShowRow.room_id == room_id, ShowRow.state == ShowState.LIVE.value)
+    )
 
 
 async def room_in_shop(session: AsyncSession, principal: Principal, room_id: int) -> RoomRow:
@@ -128,8 +137,25 @@ async def do_update_show(db: Database, principal: Principal, show_id: int, **cha
     return row
 
 
+_TRANSITION_EVENTS: dict[ShowState, type[ShowStarted | ShowEnded | ShowCancelled]] = {
+    ShowState.LIVE: ShowStarted,
+    ShowState.ENDED: ShowEnded,
+    ShowState.CANCELLED: ShowCancelled,
+}
+
+
+def transition_event(show: ShowRow) -> Event:
+    payload = _TRANSITION_EVENTS[ShowState(show.state)](
+        show_id=show.id, room_id=show.room_id, title=show.title
+    )
+    return make_event(payload, shop_id=show.shop_id, room_id=show.room_id, show_id=show.id)
+
+
 async def do_transition_show(db: Database, principal: Principal, show_id: int, action: ShowAction) -> ShowRow:
-    """Move a show along scheduled -> live -> ended (or scheduled -> cancelled)."""
+    """Move a show along scheduled -> live -> ended (or scheduled -> cancelled).
+
+    The caller emits :func:`transition_event` for the returned row once this has committed.
+    """
     check_permission(principal, Permission.SHOWS_CONTROL)
     try:
         async with db.transaction() as session:

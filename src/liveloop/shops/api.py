@@ -196,3 +196,11 @@ async def issue_viewer_token(
         ttl_seconds=body.ttl_seconds or container.settings.viewer_token_ttl_seconds,
     )
     return ViewerTokenOut.model_validate(issued)
+
+
+@router.post(
+    "/socket-tokens", response_model=ViewerTokenOut, status_code=status.HTTP_201_CREATED, tags=["shops"]
+)
+async def issue_socket_token(container: ContainerDep, principal: PrincipalDep) -> ViewerTokenOut:
+    """A short-lived token for the live-room socket (`?token=`) carrying the caller's staff role."""
+    return ViewerTokenOut.model_validate(await service.do_issue_staff_socket_token(container.db, principal))

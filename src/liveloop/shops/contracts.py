@@ -42,11 +42,16 @@ class Viewer:
     """A person in a live room: a shop's logged-in user (viewer token) or a guest device."""
 
     shop_id: int
-    viewer_id: str  # "u:<user id>" or "d:<device id>": the one key metrics count by
+    viewer_id: str  # "u:<user id>", "d:<device id>" (the keys metrics count by) or "s:<staff id>"
     nickname: str
     user_id: str | None = None
     device_id: str | None = None
+    staff_role: Role | None = None  # set for staff on the room socket (host, moderator, ...)
 
     @property
     def is_guest(self) -> bool:
-        return self.user_id is None
+        return self.user_id is None and self.staff_role is None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.staff_role is not None

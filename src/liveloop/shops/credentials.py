@@ -60,11 +60,19 @@ def new_viewer_key() -> str:
 
 
 def sign_viewer_token(
-    *, shop_id: int, key: str, user_id: str, nickname: str, ttl: timedelta, now: datetime | None = None
+    *,
+    shop_id: int,
+    key: str,
+    user_id: str,
+    nickname: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+    staff_role: str | None = None,
 ) -> tuple[str, datetime]:
+    """A viewer token; with ``staff_role`` it is a staff socket token (``sub`` = staff id)."""
     issued = now or datetime.now(UTC)
     expires = issued + ttl
-    claims = {
+    claims: dict[str, Any] = {
         "sub": user_id,
         "nick": nickname,
         "shop": shop_id,
@@ -72,6 +80,8 @@ def sign_viewer_token(
         "iat": int(issued.timestamp()),
         "exp": int(expires.timestamp()),
     }
+    if staff_role is not None:
+        claims["role"] = staff_role
     token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": f"{_KID_PREFIX}{shop_id}"})
     return token, expires
 

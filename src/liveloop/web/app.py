@@ -6,19 +6,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from liveloop import __version__, bootstrap
 from liveloop.commerce.api import router as catalog_router
 from liveloop.interactions import InteractionsContext
 from liveloop.interactions.api import router as moderation_router
+from liveloop.realtime.gateway import TRANSPORT_EXTENSION
+from liveloop.realtime.gateway import router as room_socket_router
 from liveloop.rooms.api import router as rooms_router
 from liveloop.settings import Settings
 from liveloop.shops.api import router as shops_router
 from liveloop.web.errors import install_error_handlers
 from liveloop.web.health import router as health_router
 from liveloop.web.logs import configure_logging
-from liveloop.web.middleware import BodyLimitMiddleware, HttpMetrics, MetricsMiddleware
+from liveloop.web.middleware import (
+    BodyLimitMiddleware,
+    HttpMetrics,
+    MetricsMiddleware,
+    WebSocketTransportMiddleware,
+)
+from liveloop.web.pages import router as pages_router
+from liveloop.web.realtime import realtime_runtime
 
 DESCRIPTION = """
 liveloop runs live-stream e-commerce (直播带货) as one loop: warm-up, live room, data, private domain.
@@ -36,8 +46,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with bootstrap.build_container(settings) as container:
             app.state.container = container
-            app.state.interactions = InteractionsContext(db=container.db, counters=container.counters)
-            yield
+            interactions = InteractionsContext(db=container.db, counters=container.counters)
+            app.state.interactions = interactions
+            async with realtime_runtime(container, interactions) as runtime:
+                app.state.realtime = runtime
+                yield
 
     app = FastAPI(
         title="liveloop",
@@ -52,10 +65,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(WebSocketTransportMiddleware, extension=TRANSPORT_EXTENSION)
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(shops_router)
     app.include_router(catalog_router)
     app.include_router(rooms_router)
     app.include_router(moderation_router)
+    app.include_router(room_socket_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(packages=[("liveloop.web", "static")]), name="static")
     return app
