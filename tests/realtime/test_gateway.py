@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -50,6 +52,11 @@ def test_likes_are_aggregated_and_online_is_counted(live_room: LiveRoom) -> None
         counts = until_counts(b, likes=100, online=2)
         assert counts["views"] == 2
         assert counts["peak_online"] == 2
+        live = live_room.client.get(
+            f"/api/v1/rooms/{live_room.room_id}/live", headers=live_room.shop.headers(Role.HOST)
+        ).json()
+        assert (live["online"], live["unique_viewers"], live["views"], live["likes"]) == (2, 2, 2, 100)
+        assert live["sockets_this_node"] == 2
 
 
 def test_bad_frames_get_error_frames_and_the_room_keeps_serving(live_room: LiveRoom) -> None:
@@ -142,3 +149,42 @@ def test_flooding_socket_is_closed_others_are_not(live_room: LiveRoom) -> None:
         assert closed.value.code == CloseCode.FLOODING
         b.send_json({"type": "comment", "text": "after the flood"})
         until(b, has_item("comment", text="after the flood"))
+
+
+def test_every_action_becomes_a_typed_event(live_room: LiveRoom) -> None:
+    from collections.abc import Sequence
+
+    from liveloop.core.events import Event
+    from tests.conftest import run_in_app
+
+    seen: list[Event] = []
+
+    async def collect(events: Sequence[Event]) -> None:
+        seen.extend(events)
+
+    live_room.client.app.state.container.events.subscribe(collect)  # type: ignore[attr-defined]
+    with live_room.connect(token=live_room.token("fan", "粉丝"), source="share") as ws:
+        joined(ws)
+        ws.send_json({"type": "comment", "text": "好看", "ref": "c"})
+        offset = until(ws, typed("ack"))["offset"]
+        ws.send_json({"type": "like", "count": 7})
+        ws.send_json({"type": "share", "channel": "wechat"})
+        ws.send_json({"type": "follow"})
+        ws.send_json({"type": "ping", "ref": "p"})
+        until(ws, typed("pong"))
+
+    async def drained() -> list[str]:
+        await asyncio.sleep(0.2)
+        return [e.type for e in seen]
+
+    types = run_in_app(live_room.client, lambda _c: drained())
+    assert types[:1] == ["viewer.entered"]
+    for expected in ("comment.posted", "like.batched", "share.made", "follow.made", "viewer.left"):
+        assert expected in types, (expected, types)
+    by_type = {e.type: e for e in seen}
+    assert by_type["viewer.entered"].data["source"] == "share"
+    assert by_type["comment.posted"].data["offset"] == offset
+    assert by_type["comment.posted"].actor == "u:fan"
+    assert by_type["like.batched"].data["count"] == 7
+    assert by_type["viewer.left"].data["reason"] == "closed"
+    assert all(e.room_id == live_room.room_id and e.shop_id == live_room.shop.shop_id for e in seen)

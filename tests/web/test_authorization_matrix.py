@@ -103,6 +103,7 @@ RULES: dict[str, Rule] = {
         P.SHOWS_WRITE, lambda r: {"product_id": r.product_id}, refers_to_rows=True
     ),
     "DELETE /api/v1/shows/{show_id}/lineup/items/{product_id}": Rule(P.SHOWS_WRITE),
+    "GET /api/v1/rooms/{room_id}/live": Rule(P.ROOMS_READ),
     "GET /api/v1/moderation/words": Rule(P.MODERATE),
     "POST /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),
     "DELETE /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),

@@ -14,6 +14,7 @@ from liveloop.commerce.api import router as catalog_router
 from liveloop.interactions import InteractionsContext
 from liveloop.interactions.api import router as moderation_router
 from liveloop.realtime.gateway import TRANSPORT_EXTENSION
+from liveloop.realtime.api import router as live_router
 from liveloop.realtime.gateway import router as room_socket_router
 from liveloop.rooms.api import router as rooms_router
 from liveloop.settings import Settings
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rooms_router)
     app.include_router(moderation_router)
     app.include_router(room_socket_router)
+    app.include_router(live_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(packages=[("liveloop.web", "static")]), name="static")
     return app
