@@ -31,6 +31,10 @@ def read_until(ws: ClientConnection, match: Callable[[Frame], bool], state: dict
     raise AssertionError("no matching frame")
 
 
+def global_counts_reached(seen: dict[str, int]) -> Callable[[Frame], bool]:
+    return lambda _frame: seen.get("likes") == 42 and seen.get("online") == 2
+
+
 def comment_with(text: str) -> Callable[[Frame], bool]:
     return lambda f: any(i["data"].get("text") == text for i in f.get("items") or [])
 
@@ -60,7 +64,10 @@ def test_a_comment_on_node_a_reaches_a_viewer_on_node_b(tmp_path: Path, postgres
             return str(issued.json()["token"])
 
         path = f"/ws/rooms/{room['id']}?token="
-        with connect(a.ws_url + path + token("alice")) as on_a, connect(b.ws_url + path + token("bob")) as on_b:
+        with (
+            connect(a.ws_url + path + token("alice")) as on_a,
+            connect(b.ws_url + path + token("bob")) as on_b,
+        ):
             seen_a: dict[str, int] = {}
             seen_b: dict[str, int] = {}
             for ws, seen in ((on_a, seen_a), (on_b, seen_b)):
@@ -69,7 +76,9 @@ def test_a_comment_on_node_a_reaches_a_viewer_on_node_b(tmp_path: Path, postgres
             on_a.send(json.dumps({"type": "comment", "text": "来自 A 节点", "ref": "a1"}))
             ack = read_until(on_a, lambda f: f["type"] == "ack", seen_a)
             got = read_until(on_b, comment_with("来自 A 节点"), seen_b)
-            assert [i["offset"] for i in got["items"] if i["data"].get("text") == "来自 A 节点"] == [ack["offset"]]
+            assert [i["offset"] for i in got["items"] if i["data"].get("text") == "来自 A 节点"] == [
+                ack["offset"]
+            ]
 
             on_b.send(json.dumps({"type": "comment", "text": "B 收到", "ref": "b1"}))
             read_until(on_a, comment_with("B 收到"), seen_a)
@@ -77,4 +86,4 @@ def test_a_comment_on_node_a_reaches_a_viewer_on_node_b(tmp_path: Path, postgres
             on_a.send(json.dumps({"type": "like", "count": 30}))
             on_b.send(json.dumps({"type": "like", "count": 12}))
             for ws, seen in ((on_a, seen_a), (on_b, seen_b)):
-                read_until(ws, lambda f, s=seen: s.get("likes") == 42 and s.get("online") == 2, seen)
+                read_until(ws, global_counts_reached(seen), seen)
