@@ -3,11 +3,13 @@
 from liveloop.rooms.errors import IllegalTransition, RoomNotFound, ShowNotFound
 from liveloop.rooms.events import ShowCancelled, ShowEnded, ShowStarted
 from liveloop.rooms.model import ShowAction, ShowState
+from liveloop.rooms.pages import RoomPage, get_room_page
 from liveloop.rooms.service import get_live_show_id, get_room_shop_id
 
 __all__ = [
     "IllegalTransition",
     "RoomNotFound",
+    "RoomPage",
     "ShowAction",
     "ShowCancelled",
     "ShowEnded",
@@ -15,5 +17,6 @@ __all__ = [
     "ShowStarted",
     "ShowState",
     "get_live_show_id",
+    "get_room_page",
     "get_room_shop_id",
 ]

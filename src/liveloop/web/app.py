@@ -13,8 +13,8 @@ from liveloop import __version__, bootstrap
 from liveloop.commerce.api import router as catalog_router
 from liveloop.interactions import InteractionsContext
 from liveloop.interactions.api import router as moderation_router
-from liveloop.realtime.gateway import TRANSPORT_EXTENSION
 from liveloop.realtime.api import router as live_router
+from liveloop.realtime.gateway import TRANSPORT_EXTENSION
 from liveloop.realtime.gateway import router as room_socket_router
 from liveloop.rooms.api import router as rooms_router
 from liveloop.settings import Settings
