@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -13,6 +14,7 @@ from liveloop.core.errors import InvalidInput
 
 MAX_LIMIT = 200
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class Page(BaseModel, Generic[T]):
@@ -57,3 +59,11 @@ def page_params(
 def next_cursor(ids: list[int], limit: int) -> str | None:
     """The cursor for the following page, given the ids of ``limit + 1`` fetched rows."""
     return encode_cursor(ids[limit - 1]) if len(ids) > limit else None
+
+
+def page_of(model: type[M], rows: Sequence[Any], page: PageParams) -> Page[M]:
+    """Serialise ``limit + 1`` fetched rows (each with an ``id``) into a page of ``model``."""
+    return Page(
+        items=[model.model_validate(row) for row in rows[: page.limit]],
+        next_cursor=next_cursor([row.id for row in rows], page.limit),
+    )

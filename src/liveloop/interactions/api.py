@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import AfterValidator, Field
 
 from liveloop.core.container import ContainerDep
-from liveloop.core.pagination import Page, next_cursor
+from liveloop.core.pagination import Page, page_of
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.interactions import model, moderation, rules
 from liveloop.interactions.contracts import FilterMode
@@ -120,10 +120,7 @@ class MuteOut(OutModel):
 @router.get("/moderation/words", response_model=Page[WordOut])
 async def list_words(ctx: ContextDep, principal: PrincipalDep, page: PageDep) -> Page[WordOut]:
     rows = await rules.get_words(ctx, principal, page)
-    return Page[WordOut](
-        items=[WordOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return page_of(WordOut, rows, page)
 
 
 @router.post("/moderation/words", response_model=WordsAddedOut)
@@ -182,10 +179,7 @@ async def update_room_moderation(
 @router.get("/rooms/{room_id}/bans", response_model=Page[BanOut])
 async def list_bans(ctx: ContextDep, principal: PrincipalDep, room_id: RoomId, page: PageDep) -> Page[BanOut]:
     rows = await moderation.get_bans(ctx, principal, room_id, page)
-    return Page[BanOut](
-        items=[BanOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return page_of(BanOut, rows, page)
 
 
 @router.post("/rooms/{room_id}/bans", response_model=BanOut, status_code=status.HTTP_201_CREATED)

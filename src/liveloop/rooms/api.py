@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import AwareDatetime, Field, HttpUrl
 
 from liveloop.core.container import ContainerDep
-from liveloop.core.pagination import Page, next_cursor
+from liveloop.core.pagination import Page, page_of
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.rooms import lineup, service
 from liveloop.rooms.model import ShowAction, ShowState
@@ -109,10 +109,7 @@ def _lineup(items: list[lineup.LineupItem]) -> LineupOut:
 @router.get("/rooms", response_model=Page[RoomOut], tags=["rooms"])
 async def list_rooms(container: ContainerDep, principal: PrincipalDep, page: PageDep) -> Page[RoomOut]:
     rows = await service.get_rooms(container.db, principal, page)
-    return Page[RoomOut](
-        items=[RoomOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return page_of(RoomOut, rows, page)
 
 
 @router.post("/rooms", response_model=RoomOut, status_code=status.HTTP_201_CREATED, tags=["rooms"])
@@ -147,10 +144,7 @@ async def list_shows(
     rows = await service.get_shows(
         container.db, principal, page, service.ShowFilter(state=state, room_id=room_id)
     )
-    return Page[ShowOut](
-        items=[ShowOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return page_of(ShowOut, rows, page)
 
 
 @router.post("/shows", response_model=ShowOut, status_code=status.HTTP_201_CREATED, tags=["shows"])

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
 from liveloop.core.container import ContainerDep
-from liveloop.core.pagination import Page, PageParams, next_cursor, page_params
+from liveloop.core.pagination import Page, PageParams, page_of, page_params
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.shops import service
 from liveloop.shops.contracts import Principal, Role
@@ -130,10 +130,7 @@ async def rotate_viewer_key(container: ContainerDep, principal: PrincipalDep) ->
 @router.get("/staff", response_model=Page[StaffOut], tags=["shops"])
 async def list_staff(container: ContainerDep, principal: PrincipalDep, page: PageDep) -> Page[StaffOut]:
     rows = await service.get_staff_page(container.db, principal, page)
-    return Page[StaffOut](
-        items=[StaffOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return page_of(StaffOut, rows, page)
 
 
 @router.post("/staff", response_model=StaffOut, status_code=status.HTTP_201_CREATED, tags=["shops"])
