@@ -34,19 +34,26 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revisions() -> frozenset[str]:
+    """The newest revision of every branch (one, unless branches are in flight)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
-    def _read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
+async def current_revisions(engine: AsyncEngine) -> frozenset[str]:
+    def _read(conn: Connection) -> frozenset[str]:
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
     async with engine.connect() as conn:
         return await conn.run_sync(_read)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The database's revision(s), comma-separated; None when it was never migrated."""
+    revisions = await current_revisions(engine)
+    return ",".join(sorted(revisions)) if revisions else None
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Bring the database to ``revision`` using the given engine's connection."""
 
     def _upgrade(conn: Connection) -> None:
@@ -59,4 +66,4 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 async def is_up_to_date(engine: AsyncEngine) -> bool:
-    return await current_revision(engine) == head_revision()
+    return await current_revisions(engine) == head_revisions()
