@@ -31,6 +31,18 @@ class Settings(BaseSettings):
         default=None,
         description="Migrate on start. Default: on for embedded SQLite, off for PostgreSQL.",
     )
+    event_store: Literal["auto", "duckdb", "postgres", "none"] = Field(
+        default="auto",
+        description="Where every event goes: auto = a DuckDB file with SQLite, PostgreSQL with PostgreSQL.",
+    )
+    event_flush_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="Longest time an event waits in memory before it is stored."
+    )
+    event_buffer_max: int = Field(
+        default=1_000_000,
+        ge=100_000,
+        description="Events held in memory while the event store is down; past it new events are dropped.",
+    )
     host: str = Field(default="127.0.0.1", description="Bind address of `liveloop serve`.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port of `liveloop serve`.")
     log_format: Literal["console", "json"] = Field(default="console", description="Log renderer.")
@@ -49,6 +61,17 @@ class Settings(BaseSettings):
     @property
     def is_embedded(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def resolved_event_store(self) -> Literal["duckdb", "postgres", "none"]:
+        if self.event_store == "auto":
+            return "duckdb" if self.is_embedded else "postgres"
+        return self.event_store
+
+    @property
+    def event_store_path(self) -> Path:
+        """The DuckDB event store file (when the event store is DuckDB)."""
+        return self.data_dir / "events.duckdb"
 
     @property
     def should_auto_migrate(self) -> bool:

@@ -15,6 +15,7 @@ from liveloop.settings import Settings
 if TYPE_CHECKING:
     from liveloop.core.broker import Broker
     from liveloop.core.counters import Counters
+    from liveloop.core.eventstore import EventStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,8 @@ class Container:
     broker: Broker
     events: EventBus
     checks: tuple[HealthCheck, ...] = ()
+    #: Where every event is appended (None when ``LIVELOOP_EVENT_STORE=none``).
+    event_store: EventStore | None = None
 
 
 def get_container(request: Request) -> Container:

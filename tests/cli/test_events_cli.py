@@ -1,0 +1,88 @@
+"""`liveloop events export`: the show's events to a file, and a clear word when the server owns the store."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+from typer.testing import CliRunner
+
+from liveloop.adapters.duckdb import DuckDBEventStore
+from liveloop.cli import app
+from liveloop.core.events import Event
+
+runner = CliRunner()
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {"LIVELOOP_DATA_DIR": str(tmp_path), "LIVELOOP_DATABASE_URL": ""} | extra
+
+
+def record(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / "events.duckdb"
+    t0 = datetime(2026, 11, 21, 12, tzinfo=UTC)
+
+    async def run() -> None:
+        store = DuckDBEventStore(path)
+        await store.open()
+        await store.append(
+            [
+                Event(type="like.batched", shop_id=1, show_id=7 if i % 2 else 8, at=t0 + timedelta(seconds=i))
+                for i in range(n)
+            ]
+        )
+        await store.close()
+
+    asyncio.run(run())
+    return path
+
+
+def test_export_csv_and_parquet(tmp_path: Path) -> None:
+    record(tmp_path, 10)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(
+        app, ["events", "export", "7", "--format", "csv", "--out", str(out)], env=env_for(tmp_path)
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 events of show 7" in result.output
+    assert len(out.read_text().splitlines()) == 6
+    parquet = tmp_path / "out.parquet"
+    result = runner.invoke(app, ["events", "export", "8", "--out", str(parquet)], env=env_for(tmp_path))
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchall() == [(5,)]  # noqa: S608
+    con.close()
+
+
+def test_export_while_the_server_holds_the_file_says_what_to_do(tmp_path: Path) -> None:
+    path = record(tmp_path, 1)
+    script = (
+        f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        result = runner.invoke(
+            app, ["events", "export", "7", "--out", str(tmp_path / "x.parquet")], env=env_for(tmp_path)
+        )
+    finally:
+        holder.communicate("", timeout=30)
+    assert result.exit_code == 1
+    assert "stop the server" in result.output
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_export_without_a_store(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["events", "export", "7"], env=env_for(tmp_path))
+    assert result.exit_code == 1
+    assert "no event store" in result.output
+    off = runner.invoke(app, ["events", "export", "7"], env=env_for(tmp_path, LIVELOOP_EVENT_STORE="none"))
+    assert off.exit_code == 1
+    assert "turned off" in off.output
