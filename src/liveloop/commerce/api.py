@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from pydantic import Field, HttpUrl
 
-from liveloop.commerce import service
+from liveloop.commerce import api_buyer, api_orders, service
+from liveloop.commerce.stock import StockCache, StockTarget
 from liveloop.core.container import ContainerDep
 from liveloop.core.pagination import Page, next_cursor
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.shops import PageDep, PrincipalDep
 
-router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["catalog"])
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 ProductId = Annotated[int, Path(ge=1, le=2**53)]
 Cents = Annotated[int, Field(ge=0, le=10**11, description="Integer cents (分).")]
 SellingPoint = Annotated[str, Field(min_length=1, max_length=100)]
@@ -66,7 +67,7 @@ def _fields(body: ProductIn | ProductPatch, *, exclude_unset: bool) -> dict[str,
     return data
 
 
-@router.get("/products", response_model=Page[ProductOut])
+@router.get("/products", response_model=Page[ProductOut], tags=["catalog"])
 async def list_products(
     container: ContainerDep,
     principal: PrincipalDep,
@@ -83,26 +84,33 @@ async def list_products(
     )
 
 
-@router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
+@router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED, tags=["catalog"])
 async def create_product(container: ContainerDep, principal: PrincipalDep, body: ProductIn) -> ProductOut:
     row = await service.do_create_product(container.db, principal, **_fields(body, exclude_unset=False))
     return ProductOut.model_validate(row)
 
 
-@router.get("/products/{product_id}", response_model=ProductOut)
+@router.get("/products/{product_id}", response_model=ProductOut, tags=["catalog"])
 async def read_product(container: ContainerDep, principal: PrincipalDep, product_id: ProductId) -> ProductOut:
     return ProductOut.model_validate(await service.get_product(container.db, principal, product_id))
 
 
-@router.patch("/products/{product_id}", response_model=ProductOut)
+@router.patch("/products/{product_id}", response_model=ProductOut, tags=["catalog"])
 async def update_product(
     container: ContainerDep, principal: PrincipalDep, product_id: ProductId, body: ProductPatch
 ) -> ProductOut:
     changes = _fields(body, exclude_unset=True)
     row = await service.do_update_product(container.db, principal, product_id, **changes)
+    if "stock" in changes:  # live stock reloads from the new figure on the next order
+        await StockCache(container.db, container.counters).invalidate(StockTarget(product_id))
     return ProductOut.model_validate(row)
 
 
-@router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["catalog"])
 async def archive_product(container: ContainerDep, principal: PrincipalDep, product_id: ProductId) -> None:
     await service.do_archive_product(container.db, principal, product_id)
+
+
+# Flash sales, orders and payments ride on this router, so mounting it mounts all of commerce.
+router.include_router(api_orders.router)
+router.include_router(api_buyer.router)

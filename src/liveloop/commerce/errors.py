@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liveloop.core.errors import Conflict, InvalidInput, NotFound
+from liveloop.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 
 class ProductNotFound(NotFound):
@@ -15,3 +15,77 @@ class SkuTaken(Conflict):
 
 class InvalidPrice(InvalidInput):
     code = "commerce.invalid_price"
+
+
+class SaleNotFound(NotFound):
+    code = "commerce.sale_not_found"
+
+
+class ShowNotFound(NotFound):
+    code = "commerce.show_not_found"
+
+
+class InvalidSale(InvalidInput):
+    code = "commerce.invalid_sale"
+
+
+class IllegalSaleTransition(Conflict):
+    code = "commerce.illegal_sale_transition"
+
+
+class SaleNotActive(Conflict):
+    """The sale has not started yet (its countdown is running)."""
+
+    code = "commerce.sale_not_active"
+
+
+class SaleEnded(Conflict):
+    code = "commerce.sale_ended"
+
+
+class SoldOut(Conflict):
+    code = "commerce.sold_out"
+
+
+class OverLimit(Conflict):
+    """The buyer already holds their per-user limit of this sale (a second grab)."""
+
+    code = "commerce.over_limit"
+
+
+class InvalidOrder(InvalidInput):
+    code = "commerce.invalid_order"
+
+
+class BuyerRequired(Unauthenticated):
+    """Only a shop's signed-in user (a viewer token) buys: not a guest, not staff."""
+
+    code = "commerce.buyer_required"
+
+
+class IdempotencyKeyInUse(Conflict):
+    """Another request with this key is still running; retry it shortly."""
+
+    code = "commerce.idempotency_key_in_use"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The key already placed a different order."""
+
+    code = "commerce.idempotency_key_reused"
+
+
+class OrderNotFound(NotFound):
+    code = "commerce.order_not_found"
+
+
+class IllegalOrderTransition(Conflict):
+    code = "commerce.illegal_order_transition"
+
+
+class PaymentSignatureInvalid(Unauthenticated):
+    code = "commerce.payment_signature_invalid"
+
+
+class PaymentAmountMismatch(Conflict):
+    code = "commerce.payment_amount_mismatch"

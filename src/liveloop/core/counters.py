@@ -1,17 +1,27 @@
 """The Counters port: fast atomic counters, sets, rate limits and presence, a cache of the SQL truth.
 
-Counters are not durable. After a crash they are rebuilt from the SQL store with :meth:`Counters.set`,
-so nothing that must never be lost (orders, ledgers) lives only here.
+Counters are not durable. After a crash they are rebuilt from the SQL store with :meth:`Counters.set`
+(or :meth:`Counters.load_stock` for stock with per-member limits), so nothing that must never be lost
+(orders, ledgers) lives only here.
 """
 
 from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-__all__ = ["Counters", "RateDecision", "check_rate", "check_ttl"]
+__all__ = [
+    "Counters",
+    "RateDecision",
+    "ReserveResult",
+    "ReserveStatus",
+    "check_rate",
+    "check_reserve",
+    "check_ttl",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +35,31 @@ class RateDecision:
     allowed: bool
     remaining: int
     retry_after_seconds: float
+
+
+class ReserveStatus(StrEnum):
+    ALLOWED = "allowed"
+    SOLD_OUT = "sold_out"
+    OVER_LIMIT = "over_limit"
+    #: The stock key is absent: the cache was lost or never loaded. Load it from the truth and retry.
+    UNLOADED = "unloaded"
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveResult:
+    """The answer of :meth:`Counters.reserve`.
+
+    ``remaining`` is the stock after this call and ``taken`` the member's units after it (both as they
+    were when refused; 0 and 0 when unloaded).
+    """
+
+    status: ReserveStatus
+    remaining: int
+    taken: int
+
+    @property
+    def allowed(self) -> bool:
+        return self.status is ReserveStatus.ALLOWED
 
 
 class Counters(abc.ABC):
@@ -145,6 +180,52 @@ class Counters(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def reserve(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
+    ) -> ReserveResult:
+        """Take ``quantity`` units of ``stock_key`` for ``member`` as one atomic step (a flash-sale grab).
+
+        Allowed iff the stock key is loaded, ``member``'s units in the per-member map ``taken_key`` plus
+        ``quantity`` stay within ``limit``, and the stock holds at least ``quantity``; then the stock is
+        decremented and the member's units incremented together. Otherwise nothing changes and the
+        status says why, checked in this order: ``UNLOADED`` (the stock key is absent; an absent key is
+        never read as 0, so a lost cache cannot turn into "sold out"), ``OVER_LIMIT``, ``SOLD_OUT``.
+        Concurrent callers (tasks, or nodes sharing one Redis) can never drive the stock below 0 nor a
+        member above ``limit``. ``taken_key=None`` (with ``limit=None``) keeps no per-member units.
+        Requires ``quantity >= 1`` and ``limit >= 1`` when given. Ttls set by :meth:`load_stock` are kept.
+        """
+
+    @abc.abstractmethod
+    async def release(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int
+    ) -> int | None:
+        """Give back what one :meth:`reserve` took (compensation, expiry, cancel), atomically.
+
+        Adds ``quantity`` to the stock and removes it from the member's units (a member at 0 is dropped).
+        Returns the new stock, or None when the stock key is absent: then nothing is written, because a
+        half-rebuilt cache would undersell; the next :meth:`load_stock` counts from the truth anyway.
+        Call it exactly once per reservation given up.
+        """
+
+    @abc.abstractmethod
+    async def load_stock(
+        self,
+        stock_key: str,
+        taken_key: str | None,
+        *,
+        stock: int,
+        taken: Mapping[str, int],
+        replace: bool = True,
+        ttl_seconds: float | None = None,
+    ) -> bool:
+        """Write the stock and the per-member units rebuilt from the SQL truth, as one atomic step.
+
+        With ``replace`` the keys are overwritten (a rebuild); without it nothing is written unless the
+        stock key is absent (a lazy load that concurrent loaders may race for). Returns True iff written.
+        ``ttl_seconds`` applies to both keys. Members with 0 units are left out.
+        """
+
+    @abc.abstractmethod
     async def close(self) -> None:
         """Release what the adapter owns (never a client passed in to it)."""
 
@@ -154,6 +235,14 @@ def check_ttl(ttl_seconds: float) -> float:
     if not (ttl_seconds > 0 and math.isfinite(ttl_seconds)):
         raise ValueError(f"ttl_seconds must be positive and finite, got {ttl_seconds!r}")
     return ttl_seconds
+
+
+def check_reserve(*, quantity: int, limit: int | None, taken_key: str | None) -> None:
+    """Raise ValueError unless :meth:`Counters.reserve`'s arguments make sense (shared by adapters)."""
+    if quantity < 1:
+        raise ValueError(f"quantity must be at least 1, got {quantity}")
+    if limit is not None and (limit < 1 or taken_key is None):
+        raise ValueError(f"a limit needs a taken_key and must be at least 1, got {limit}")
 
 
 def check_rate(*, rate_per_second: float, burst: int, cost: int) -> None:

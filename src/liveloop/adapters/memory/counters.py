@@ -9,11 +9,19 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from liveloop.core.counters import Counters, RateDecision, check_rate, check_ttl
+from liveloop.core.counters import (
+    Counters,
+    RateDecision,
+    ReserveResult,
+    ReserveStatus,
+    check_rate,
+    check_reserve,
+    check_ttl,
+)
 
 __all__ = ["PRESENCE_GRACE_SECONDS", "MemoryCounters"]
 
@@ -33,6 +41,10 @@ class _Distinct(set[str]):
 
 class _Presence(dict[str, float]):
     """member -> expiry time on the adapter's clock."""
+
+
+class _Taken(dict[str, int]):
+    """member -> units reserved (the per-member side of :meth:`Counters.reserve`)."""
 
 
 @dataclass(slots=True)
@@ -225,6 +237,74 @@ class MemoryCounters(Counters):
         if not entry.value:
             del self._entries[k]
         return [member for _, member in gone]
+
+    async def reserve(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
+    ) -> ReserveResult:
+        check_reserve(quantity=quantity, limit=limit, taken_key=taken_key)
+        now = self._now()
+        stock = self._lookup(self._prefix + stock_key, int, now)
+        if stock is None:
+            return ReserveResult(ReserveStatus.UNLOADED, 0, 0)
+        taken = None if taken_key is None else self._lookup(self._prefix + taken_key, _Taken, now)
+        had = 0 if taken is None else taken.value.get(member, 0)
+        if limit is not None and had + quantity > limit:
+            return ReserveResult(ReserveStatus.OVER_LIMIT, stock.value, had)
+        if stock.value < quantity:
+            return ReserveResult(ReserveStatus.SOLD_OUT, stock.value, had)
+        stock.value -= quantity
+        if taken_key is None:
+            return ReserveResult(ReserveStatus.ALLOWED, stock.value, 0)
+        if taken is None:  # the map died with its last member: it lives as long as the stock
+            taken = self._create(self._prefix + taken_key, _Taken(), None, now)
+            self._set_deadline(self._prefix + taken_key, taken, stock.expires_at)
+        taken.value[member] = had + quantity
+        return ReserveResult(ReserveStatus.ALLOWED, stock.value, had + quantity)
+
+    async def release(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int
+    ) -> int | None:
+        check_reserve(quantity=quantity, limit=None, taken_key=taken_key)
+        now = self._now()
+        stock = self._lookup(self._prefix + stock_key, int, now)
+        if stock is None:
+            return None
+        stock.value += quantity
+        if taken_key is None:
+            return stock.value
+        taken = self._lookup(self._prefix + taken_key, _Taken, now)
+        if taken is not None:
+            left = taken.value.get(member, 0) - quantity
+            if left > 0:
+                taken.value[member] = left
+            else:
+                taken.value.pop(member, None)
+                if not taken.value:
+                    del self._entries[self._prefix + taken_key]
+        return stock.value
+
+    async def load_stock(
+        self,
+        stock_key: str,
+        taken_key: str | None,
+        *,
+        stock: int,
+        taken: Mapping[str, int],
+        replace: bool = True,
+        ttl_seconds: float | None = None,
+    ) -> bool:
+        now, k = self._now(), self._prefix + stock_key
+        if not replace and self._lookup(k, int, now) is not None:
+            return False
+        if ttl_seconds is not None:
+            check_ttl(ttl_seconds)
+        self._entries.pop(k, None)
+        self._create(k, int(stock), ttl_seconds, now)
+        if taken_key is not None:
+            self._entries.pop(self._prefix + taken_key, None)
+            members = _Taken({member: int(units) for member, units in taken.items() if units > 0})
+            self._create(self._prefix + taken_key, members, ttl_seconds, now)
+        return True
 
     async def close(self) -> None:
         self._entries.clear()

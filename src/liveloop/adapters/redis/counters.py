@@ -5,11 +5,19 @@ Scripts that need the time read the server's TIME, so every node shares one cloc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
-from liveloop.core.counters import Counters, RateDecision, check_rate, check_ttl
+from liveloop.core.counters import (
+    Counters,
+    RateDecision,
+    ReserveResult,
+    ReserveStatus,
+    check_rate,
+    check_reserve,
+    check_ttl,
+)
 
 __all__ = ["RedisCounters"]
 
@@ -104,8 +112,63 @@ return gone
 )
 
 
+# KEYS: stock, [taken hash]. ARGV: member, quantity, limit (-1 = none).
+# Returns {status, stock, taken}; status 0 allowed, 1 sold out, 2 over limit, 3 unloaded.
+_RESERVE = """
+local stock = redis.call('GET', KEYS[1])
+if not stock then return {3, 0, 0} end
+stock = tonumber(stock)
+local quantity, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+local taken = 0
+if KEYS[2] then taken = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') end
+if limit >= 0 and taken + quantity > limit then return {2, stock, taken} end
+if stock < quantity then return {1, stock, taken} end
+stock = redis.call('DECRBY', KEYS[1], quantity)
+if KEYS[2] then
+  local ttl = redis.call('PTTL', KEYS[1])
+  taken = redis.call('HINCRBY', KEYS[2], ARGV[1], quantity)
+  if ttl > 0 and redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+return {0, stock, taken}
+"""
+
+# KEYS: stock, [taken hash]. ARGV: member, quantity. Returns the new stock, or nil when unloaded.
+_RELEASE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local stock = redis.call('INCRBY', KEYS[1], ARGV[2])
+if KEYS[2] then
+  local left = redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[2]))
+  if left <= 0 then redis.call('HDEL', KEYS[2], ARGV[1]) end
+end
+return stock
+"""
+
+# KEYS: stock, [taken hash]. ARGV: replace (1/0), stock, ttl_ms (0 = none), member, units, ...
+_LOAD_STOCK = """
+if ARGV[1] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+if KEYS[2] then
+  redis.call('DEL', KEYS[2])
+  for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  if KEYS[2] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+end
+return 1
+"""
+
+
 def _ms(ttl_seconds: float) -> int:
     return max(1, round(check_ttl(ttl_seconds) * 1000))
+
+
+_RESERVE_STATUS = (
+    ReserveStatus.ALLOWED,
+    ReserveStatus.SOLD_OUT,
+    ReserveStatus.OVER_LIMIT,
+    ReserveStatus.UNLOADED,
+)
 
 
 class RedisCounters(Counters):
@@ -121,6 +184,13 @@ class RedisCounters(Counters):
         self._touch_presence = redis.register_script(_TOUCH_PRESENCE)
         self._count_presence = redis.register_script(_COUNT_PRESENCE)
         self._sweep_presence = redis.register_script(_SWEEP_PRESENCE)
+        self._reserve = redis.register_script(_RESERVE)
+        self._release = redis.register_script(_RELEASE)
+        self._load_stock = redis.register_script(_LOAD_STOCK)
+
+    def _stock_keys(self, stock_key: str, taken_key: str | None) -> list[str]:
+        keys = [self._prefix + stock_key]
+        return keys if taken_key is None else [*keys, self._prefix + taken_key]
 
     async def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
         k = self._prefix + key
@@ -199,6 +269,41 @@ class RedisCounters(Counters):
     async def sweep_presence(self, key: str) -> list[str]:
         gone = await self._sweep_presence(keys=[self._prefix + key])
         return [member.decode() for member in gone]
+
+    async def reserve(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
+    ) -> ReserveResult:
+        check_reserve(quantity=quantity, limit=limit, taken_key=taken_key)
+        args: list[str | int] = [member, quantity, -1 if limit is None else limit]
+        status, stock, taken = await self._reserve(keys=self._stock_keys(stock_key, taken_key), args=args)
+        return ReserveResult(_RESERVE_STATUS[int(status)], int(stock), int(taken))
+
+    async def release(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int
+    ) -> int | None:
+        check_reserve(quantity=quantity, limit=None, taken_key=taken_key)
+        stock = await self._release(keys=self._stock_keys(stock_key, taken_key), args=[member, quantity])
+        return None if stock is None else int(stock)
+
+    async def load_stock(
+        self,
+        stock_key: str,
+        taken_key: str | None,
+        *,
+        stock: int,
+        taken: Mapping[str, int],
+        replace: bool = True,
+        ttl_seconds: float | None = None,
+    ) -> bool:
+        args: list[str | int] = [
+            1 if replace else 0,
+            int(stock),
+            0 if ttl_seconds is None else _ms(ttl_seconds),
+        ]
+        for member, units in taken.items():
+            if units > 0:
+                args += [member, int(units)]
+        return bool(await self._load_stock(keys=self._stock_keys(stock_key, taken_key), args=args))
 
     async def close(self) -> None:
         # The client belongs to the caller (bootstrap); there is nothing else to release.

@@ -1,0 +1,38 @@
+"""What the order use cases run on: one per process, built by :func:`commerce.runtime.make_commerce`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from liveloop.commerce.payments import Payments
+from liveloop.commerce.stock import StockCache
+from liveloop.core.counters import Counters
+from liveloop.core.db import Database
+from liveloop.core.events import EventBus
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPolicy:
+    """Knobs of the order flow (the lead maps them to ``Settings`` fields)."""
+
+    #: How long a created order holds its units before the sweeper expires it (saleor's reserved_until).
+    reservation_seconds: float = 15 * 60
+    #: When the simulated provider confirms a payment; None = never (nobody pays).
+    simulated_payment_delay_seconds: float | None = 2.0
+    #: How often the sweeper looks for expired orders; None = no sweeper.
+    sweep_interval_seconds: float | None = 5.0
+    #: How long a request waits for a concurrent one with the same idempotency key.
+    idempotency_wait_seconds: float = 3.0
+
+
+@dataclass(eq=False)
+class CommerceContext:
+    db: Database
+    counters: Counters
+    events: EventBus
+    payments: Payments
+    policy: OrderPolicy = field(default_factory=OrderPolicy)
+    stock: StockCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stock = StockCache(self.db, self.counters)

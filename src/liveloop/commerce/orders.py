@@ -1,0 +1,306 @@
+"""Placing orders: the grab path of flash sales and regular product orders.
+
+The grab, in order: a retried idempotency key returns its order; the offer is checked (the sale is
+running, the product exists); the key is claimed in Counters so concurrent retries wait for one
+outcome; ``Counters.reserve`` refuses the crowd fast; then one SQL transaction writes the order in
+``created`` state with ``reserved_until``. If that transaction fails, the reservation is given back.
+
+The SQL store guards itself: the transaction's first statement is a conditional UPDATE of the sale's
+(or product's) ``quantity_allocated`` that cannot pass ``stock``, and the buyer's units are summed
+under that row lock. So a cache that ran ahead of the truth (a rebuild racing other nodes) costs a
+refused write, never an oversold unit. Lock order, as in saleor: a new order locks only its sale or
+product row; every later transition (``commerce.lifecycle``) locks the order row, then that row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from liveloop.commerce.context import CommerceContext
+from liveloop.commerce.contracts import OrderInfo
+from liveloop.commerce.errors import (
+    BuyerRequired,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidOrder,
+    OverLimit,
+    ProductNotFound,
+    SaleNotFound,
+    SoldOut,
+)
+from liveloop.commerce.events import OrderCreated, order_event
+from liveloop.commerce.flash_sales import check_sale_running, check_show
+from liveloop.commerce.model import HOLDING_STATES, OrderState, SaleState
+from liveloop.commerce.order_views import OrderView, PaymentView, get_payment_view, intent_view, to_info
+from liveloop.commerce.stock import StockTarget
+from liveloop.commerce.storage import FlashSaleRow, OrderRow, PaymentRow, ProductRow
+from liveloop.core.counters import ReserveStatus
+from liveloop.core.db import Database, utcnow
+from liveloop.shops import Viewer
+
+log = structlog.get_logger(__name__)
+
+CLAIM_TTL_SECONDS = 30.0
+_HOLDING = [state.value for state in HOLDING_STATES]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    idempotency_key: str
+    quantity: int = 1
+    product_id: int | None = None
+    flash_sale_id: int | None = None
+    show_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    target: StockTarget
+    show_id: int | None
+
+
+def check_buyer(viewer: Viewer) -> str:
+    """The buyer id of a signed-in shop user; guests and staff tokens do not buy."""
+    if viewer.user_id is None or viewer.staff_role is not None:
+        raise BuyerRequired("sign in as a shop user (a viewer token) to buy")
+    return viewer.viewer_id
+
+
+def check_request(request: OrderRequest) -> None:
+    if (request.product_id is None) == (request.flash_sale_id is None):
+        raise InvalidOrder("name exactly one of product_id and flash_sale_id")
+    if request.quantity < 1:
+        raise InvalidOrder("quantity must be at least 1")
+
+
+async def _offer(session: AsyncSession, shop_id: int, request: OrderRequest, now: datetime) -> _Offer:
+    show_id = request.show_id
+    if request.flash_sale_id is not None:
+        sale = await session.get(FlashSaleRow, request.flash_sale_id)
+        if sale is None or sale.shop_id != shop_id:
+            raise SaleNotFound(f"flash sale {request.flash_sale_id} not found")
+        check_sale_running(sale, now)
+        if request.quantity > sale.per_user_limit:
+            raise OverLimit(f"at most {sale.per_user_limit} per buyer in this sale")
+        target = StockTarget(sale.product_id, flash_sale_id=sale.id, limit=sale.per_user_limit)
+        show_id = sale.show_id if sale.show_id is not None else show_id
+    else:
+        product = await session.get(ProductRow, request.product_id)
+        if product is None or product.shop_id != shop_id or product.archived:
+            raise ProductNotFound(f"product {request.product_id} not found")
+        target = StockTarget(product.id)
+    if show_id is not None and show_id == request.show_id:  # the buyer's word: check it
+        await check_show(session, shop_id, show_id)
+    return _Offer(target=target, show_id=show_id)
+
+
+async def _by_key(db: Database, *, shop_id: int, buyer: str, key: str) -> OrderRow | None:
+    async with db.read() as session:
+        return await session.scalar(
+            select(OrderRow).where(
+                OrderRow.shop_id == shop_id, OrderRow.buyer_id == buyer, OrderRow.idempotency_key == key
+            )
+        )
+
+
+def _check_same_request(row: OrderRow, request: OrderRequest) -> None:
+    asked = (request.product_id, request.flash_sale_id, request.quantity)
+    if request.flash_sale_id is not None:
+        placed: tuple[int | None, int | None, int] = (None, row.flash_sale_id, row.quantity)
+    else:
+        placed = (row.product_id, row.flash_sale_id, row.quantity)
+    if asked != placed:
+        raise IdempotencyKeyReused("this idempotency key already placed a different order")
+
+
+async def _allocate_sale(
+    session: AsyncSession, sale_id: int, *, shop_id: int, buyer: str, quantity: int, now: datetime
+) -> int:
+    """Hold ``quantity`` units of the sale for ``buyer`` in SQL, or raise; returns the unit price."""
+    allocated = await session.execute(
+        update(FlashSaleRow)
+        .where(
+            FlashSaleRow.id == sale_id,
+            FlashSaleRow.shop_id == shop_id,
+            FlashSaleRow.state != SaleState.ENDED.value,
+            FlashSaleRow.starts_at <= now,
+            FlashSaleRow.ends_at > now,
+            FlashSaleRow.quantity_allocated + quantity <= FlashSaleRow.stock,
+        )
+        .values(quantity_allocated=FlashSaleRow.quantity_allocated + quantity)
+        .returning(FlashSaleRow.price_cents, FlashSaleRow.per_user_limit)
+        .execution_options(synchronize_session=False)
+    )
+    row = allocated.first()
+    if row is None:
+        sale = await session.get_one(FlashSaleRow, sale_id)
+        check_sale_running(sale, now)
+        raise SoldOut(f"flash sale {sale_id} is sold out")
+    price, limit = row
+    held = await session.scalar(
+        select(func.coalesce(func.sum(OrderRow.quantity), 0)).where(
+            OrderRow.flash_sale_id == sale_id, OrderRow.buyer_id == buyer, OrderRow.state.in_(_HOLDING)
+        )
+    )
+    if int(held or 0) + quantity > limit:
+        raise OverLimit(f"at most {limit} per buyer in this sale")
+    return int(price)
+
+
+async def _allocate_product(session: AsyncSession, product_id: int, *, shop_id: int, quantity: int) -> int:
+    """Hold ``quantity`` units of the product in SQL, or raise SoldOut; returns the unit price."""
+    allocated = await session.execute(
+        update(ProductRow)
+        .where(
+            ProductRow.id == product_id,
+            ProductRow.shop_id == shop_id,
+            ProductRow.archived.is_(False),
+            ProductRow.quantity_allocated + quantity <= ProductRow.stock,
+        )
+        .values(quantity_allocated=ProductRow.quantity_allocated + quantity)
+        .returning(ProductRow.price_cents)
+        .execution_options(synchronize_session=False)
+    )
+    price = allocated.scalar()
+    if price is None:
+        raise SoldOut(f"product {product_id} is sold out")
+    return int(price)
+
+
+async def _insert(
+    session: AsyncSession,
+    offer: _Offer,
+    *,
+    shop_id: int,
+    buyer: str,
+    request: OrderRequest,
+    hold: timedelta,
+) -> OrderRow:
+    """The truth's guard and the order, in one transaction whose first statement takes the lock."""
+    target, quantity, now = offer.target, request.quantity, utcnow()
+    if target.flash_sale_id is not None:
+        price = await _allocate_sale(
+            session, target.flash_sale_id, shop_id=shop_id, buyer=buyer, quantity=quantity, now=now
+        )
+    else:
+        price = await _allocate_product(session, target.product_id, shop_id=shop_id, quantity=quantity)
+    order = OrderRow(
+        shop_id=shop_id,
+        show_id=offer.show_id,
+        product_id=target.product_id,
+        flash_sale_id=target.flash_sale_id,
+        buyer_id=buyer,
+        quantity=quantity,
+        unit_price_cents=price,
+        amount_cents=price * quantity,
+        state=OrderState.CREATED.value,
+        idempotency_key=request.idempotency_key,
+        reserved_until=now + hold,
+        created_at=now,
+    )
+    session.add(order)
+    await session.flush()
+    return order
+
+
+def _claim_key(shop_id: int, buyer: str, key: str) -> str:
+    return f"commerce:order-key:{shop_id}:{buyer}:{key}"
+
+
+async def _claim_or_replay(
+    ctx: CommerceContext, *, shop_id: int, buyer: str, request: OrderRequest
+) -> OrderRow | None:
+    """Claim the key (None), or the order a concurrent request with the same key placed meanwhile."""
+    claim = _claim_key(shop_id, buyer, request.idempotency_key)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.policy.idempotency_wait_seconds
+    pause = 0.02
+    while await ctx.counters.incr(claim, ttl_seconds=CLAIM_TTL_SECONDS) != 1:
+        existing = await _by_key(ctx.db, shop_id=shop_id, buyer=buyer, key=request.idempotency_key)
+        if existing is not None:
+            return existing
+        if loop.time() > deadline:
+            raise IdempotencyKeyInUse("a request with this idempotency key is still running; retry")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
+    return None
+
+
+async def do_place_order(ctx: CommerceContext, viewer: Viewer, request: OrderRequest) -> OrderView:
+    """Place (or, for a known idempotency key, return) the buyer's order; emits ``order.created``."""
+    buyer = check_buyer(viewer)
+    check_request(request)
+    shop_id, key = viewer.shop_id, request.idempotency_key
+    existing = await _by_key(ctx.db, shop_id=shop_id, buyer=buyer, key=key)
+    if existing is None:
+        async with ctx.db.read() as session:
+            offer = await _offer(session, shop_id, request, utcnow())
+        existing = await _claim_or_replay(ctx, shop_id=shop_id, buyer=buyer, request=request)
+    if existing is not None:
+        _check_same_request(existing, request)
+        return OrderView(existing, await get_payment_view(ctx.db, existing.id), replayed=True)
+    try:
+        order = await _grab(ctx, offer, shop_id=shop_id, buyer=buyer, request=request)
+    except IntegrityError:  # the key's claim had lapsed and a twin request won the unique index
+        existing = await _by_key(ctx.db, shop_id=shop_id, buyer=buyer, key=key)
+        if existing is None:
+            raise
+        _check_same_request(existing, request)
+        return OrderView(existing, await get_payment_view(ctx.db, existing.id), replayed=True)
+    except BaseException:
+        await ctx.counters.delete(_claim_key(shop_id, buyer, key))
+        raise
+    info = to_info(order)
+    ctx.events.emit(order_event(OrderCreated, info))
+    return OrderView(order, await _start_payment(ctx, info))
+
+
+async def _grab(
+    ctx: CommerceContext, offer: _Offer, *, shop_id: int, buyer: str, request: OrderRequest
+) -> OrderRow:
+    target, quantity = offer.target, request.quantity
+    reserved = await ctx.stock.reserve(target, buyer, quantity)
+    if reserved.status is ReserveStatus.OVER_LIMIT:
+        raise OverLimit(f"at most {target.limit} per buyer in this sale")
+    if reserved.status is not ReserveStatus.ALLOWED:
+        raise SoldOut("sold out")
+    hold = timedelta(seconds=ctx.policy.reservation_seconds)
+    try:
+        async with ctx.db.transaction() as session:
+            return await _insert(session, offer, shop_id=shop_id, buyer=buyer, request=request, hold=hold)
+    except (SoldOut, OverLimit):
+        await ctx.stock.invalidate(target)  # the cache ran ahead of the truth: reload it
+        raise
+    except BaseException:
+        await ctx.stock.release(target, buyer, quantity)
+        raise
+
+
+async def _start_payment(ctx: CommerceContext, order: OrderInfo) -> PaymentView | None:
+    """Ask the provider to collect; a provider that fails leaves the order to expire."""
+    try:
+        intent = await ctx.payments.create_payment(order)
+    except Exception:
+        log.exception("payment provider failed; the order will expire unpaid", order_id=order.id)
+        return None
+    try:
+        async with ctx.db.transaction() as session:
+            session.add(
+                PaymentRow(
+                    shop_id=order.shop_id,
+                    order_id=order.id,
+                    provider=intent.provider,
+                    provider_ref=intent.provider_ref,
+                    amount_cents=intent.amount_cents,
+                )
+            )
+    except IntegrityError:
+        pass  # the provider's notice was faster and recorded the payment already
+    return intent_view(intent)
