@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liveloop.core.errors import Conflict, InvalidInput, NotFound
+from liveloop.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class RoomNotFound(NotFound):
@@ -31,3 +31,31 @@ class InvalidSchedule(InvalidInput):
 
 class InvalidLineup(InvalidInput):
     code = "rooms.invalid_lineup"
+
+
+class SeatRequestNotFound(NotFound):
+    code = "rooms.seat_request_not_found"
+
+
+class SeatRequestOpen(Conflict):
+    """The viewer already has a pending request or a seat in this room."""
+
+    code = "rooms.seat_request_open"
+
+
+class SeatsFull(Conflict):
+    code = "rooms.seats_full"
+
+
+class RtcNotConfigured(Conflict):
+    code = "rooms.rtc_not_configured"
+
+
+class InvalidRtcConfig(InvalidInput):
+    code = "rooms.invalid_rtc_config"
+
+
+class ViewerAccountRequired(Forbidden):
+    """Seats are for signed-in viewers: not guests, not staff socket tokens."""
+
+    code = "rooms.viewer_account_required"

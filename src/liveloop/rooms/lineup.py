@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liveloop.commerce import ProductInfo, ProductNotFound, get_product_infos
 from liveloop.core.db import Database
-from liveloop.rooms.errors import InvalidLineup
+from liveloop.rooms.errors import InvalidLineup, ShowNotFound
 from liveloop.rooms.service import check_open, show_in_shop
-from liveloop.rooms.storage import LineupRow
+from liveloop.rooms.storage import LineupRow, ShowRow
 from liveloop.shops import Permission, Principal, check_permission
 
 MAX_LINEUP = 200
@@ -103,3 +103,32 @@ async def do_remove_from_lineup(db: Database, principal: Principal, show_id: int
         if product_id not in current:
             raise ProductNotFound(f"product {product_id} is not in this line-up")
         await _write(session, show_id=show_id, product_ids=[pid for pid in current if pid != product_id])
+
+
+async def do_promote_in_lineup(db: Database, *, shop_id: int, show_id: int, product_id: int) -> list[int]:
+    """Move ``product_id`` to the front of the show's line-up (adding it when absent); return the
+    line-up's product ids in their new order.
+
+    No principal: the caller has authorised the change (staff closing a "next product" poll, whose
+    viewers chose the product). ShowNotFound unless the show is the shop's, ShowClosed once it ended,
+    ProductNotFound / InvalidLineup for a product the line-up may not hold.
+    """
+    async with db.transaction() as session:
+        show = await session.get(ShowRow, show_id, with_for_update=True)
+        if show is None or show.shop_id != shop_id:
+            raise ShowNotFound(f"show {show_id} not found")
+        check_open(show)
+        current = [item.product.id for item in await _read(session, shop_id=shop_id, show_id=show_id)]
+        ordered = [product_id, *(pid for pid in current if pid != product_id)]
+        if product_id not in current:
+            found = await get_product_infos(session, shop_id=shop_id, product_ids=[product_id])
+            product = found.get(product_id)
+            if product is None:
+                raise ProductNotFound(f"product {product_id} not found")
+            if product.archived:
+                raise InvalidLineup(f"product {product_id} is archived")
+            if len(ordered) > MAX_LINEUP:
+                raise InvalidLineup(f"a line-up holds at most {MAX_LINEUP} products")
+        if ordered != current:
+            await _write(session, show_id=show_id, product_ids=ordered)
+        return ordered
