@@ -44,8 +44,10 @@ SAMPLES: list[EventData] = [
 ]
 
 
-def test_every_type_is_registered_once() -> None:
-    assert set(EVENT_TYPES) == {type(s).TYPE for s in SAMPLES}
+def test_every_type_is_registered_under_its_own_name() -> None:
+    # Polls, Q&A, lotteries and red packets round-trip their events in their own test modules.
+    assert all(name == cls.TYPE for name, cls in EVENT_TYPES.items())
+    assert {type(s).TYPE for s in SAMPLES} <= set(EVENT_TYPES)
     assert set(EVENT_TYPES) >= {
         "comment.posted",
         "comment.blocked",
