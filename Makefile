@@ -4,14 +4,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run test check lint format migrate bench clean help
+.PHONY: run test check lint format migrate bench bench-fanout clean help
 
 help:
 	@echo "make run     - install, migrate, create a demo shop if none, serve on http://127.0.0.1:8000"
 	@echo "make test    - the whole test suite (PostgreSQL/Redis/Chromium tests run when configured)"
 	@echo "make check   - format, lint, types, import contracts, then the tests"
 	@echo "make format  - apply ruff format and safe fixes"
+	@echo "make bench-fanout - one live room, 5,000 real WebSocket viewers, beside the raw floor (bench/README.md)"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "liveloop needs Python >= 3.11")'
@@ -42,6 +44,9 @@ check: lint test
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+bench-fanout: $(STAMP)
+	$(BIN)/liveloop bench fanout $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .mypy_cache .ruff_cache .hypothesis

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +27,21 @@ from tests.backends import PG_ENV, backend_url
 T = TypeVar("T")
 
 
+def run_async(fn: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion from sync code, even where a loop is already running
+    in this thread (Playwright's sync API keeps one): then it runs on a fresh thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_call(fn))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(_call(fn))).result()
+
+
+async def _call(fn: Callable[[], Awaitable[T]]) -> T:
+    return await fn()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -41,7 +57,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         await migrate.upgrade(engine)
         await engine.dispose()
 
-    asyncio.run(build())
+    run_async(build)
     return path
 
 
@@ -65,10 +81,10 @@ def postgres_url() -> Iterator[str]:
         await migrate.upgrade(engine)
         await engine.dispose()
 
-    asyncio.run(admin_exec(f'CREATE DATABASE "{name}"'))
-    asyncio.run(migrate_it())
+    run_async(lambda: admin_exec(f'CREATE DATABASE "{name}"'))
+    run_async(migrate_it)
     yield url
-    asyncio.run(admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_async(lambda: admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _truncate_all(url: str) -> None:
@@ -79,7 +95,7 @@ def _truncate_all(url: str) -> None:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         await engine.dispose()
 
-    asyncio.run(run())
+    run_async(run)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

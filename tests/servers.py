@@ -38,7 +38,9 @@ class Server:
 
 
 @contextmanager
-def running_server(data_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 30) -> Iterator[Server]:
+def running_server(
+    data_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 30
+) -> Iterator[Server]:
     """Start `python -m liveloop serve` on a free port and wait for /readyz; stop it afterwards."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)

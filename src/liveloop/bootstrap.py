@@ -10,11 +10,14 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 from liveloop import migrate
+from liveloop.analytics import EventIngest
 from liveloop.core.broker import Broker
 from liveloop.core.container import Container, HealthCheck
 from liveloop.core.counters import Counters
 from liveloop.core.db import Database, create_engine
 from liveloop.core.events import EventBus
+from liveloop.core.eventstore import EventStore
+from liveloop.core.rtc import RtcIssuerFactory
 from liveloop.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -59,6 +62,29 @@ def _redis_check(redis: Redis) -> Callable[[], Awaitable[None]]:
     return check
 
 
+def rtc_issuer_factory() -> RtcIssuerFactory:
+    """RTC token issuers (LiveKit or Agora), built per shop from its configuration."""
+    from liveloop.adapters.rtc import make_rtc_issuer
+
+    return make_rtc_issuer
+
+
+def make_event_store(settings: Settings, *, read_only: bool = False) -> EventStore | None:
+    """The event store the settings ask for, not yet opened (None when it is turned off)."""
+    kind = settings.resolved_event_store
+    if kind == "duckdb":
+        from liveloop.adapters.duckdb import DuckDBEventStore
+
+        return DuckDBEventStore(settings.event_store_path, read_only=read_only)
+    if kind == "postgres":
+        if settings.is_embedded:
+            raise ValueError("LIVELOOP_EVENT_STORE=postgres needs LIVELOOP_DATABASE_URL to be PostgreSQL")
+        from liveloop.adapters.sql import PostgresEventStore
+
+        return PostgresEventStore(settings.resolved_database_url)
+    return None
+
+
 @asynccontextmanager
 async def build_container(settings: Settings) -> AsyncIterator[Container]:
     """Open every adapter the settings ask for; close them all on exit."""
@@ -83,8 +109,26 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
         stack.push_async_callback(broker.close)
         stack.push_async_callback(counters.close)
         events = EventBus()
+        event_store = make_event_store(settings)
+        if event_store is not None:
+            await event_store.open()
+            stack.push_async_callback(event_store.close)
+            ingest = EventIngest(
+                event_store,
+                flush_seconds=settings.event_flush_seconds,
+                max_buffer=settings.event_buffer_max,
+            )
+            await ingest.start()
+            stack.push_async_callback(ingest.close)  # after the bus drained into it, before the store closes
+            events.subscribe(ingest)
         await events.start()
         stack.push_async_callback(events.close)
         yield Container(
-            settings=settings, db=db, counters=counters, broker=broker, events=events, checks=tuple(checks)
+            settings=settings,
+            db=db,
+            counters=counters,
+            broker=broker,
+            events=events,
+            checks=tuple(checks),
+            event_store=event_store,
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +14,15 @@ from rich.console import Console
 
 from liveloop import __version__, bootstrap, migrate
 from liveloop.core.db import create_engine
+from liveloop.core.eventstore import EventStoreError, EventStoreLocked
 from liveloop.settings import Settings
 from liveloop.shops import count_shops, do_create_shop
 
 app = typer.Typer(help="liveloop: live-stream e-commerce in one closed loop.", no_args_is_help=True)
 shop_app = typer.Typer(help="Manage shops (tenants).", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
+bench_app = typer.Typer(help="Benchmarks against a real server on this machine.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 DEMO_KEY_FILE = "demo-owner-key.txt"
 
 
@@ -71,6 +76,7 @@ def serve(
         port=final.port,
         reload=reload,
         ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,  # frames past 4 KiB get an error frame; far past it, close 1009
         log_level=final.log_level,
     )
 
@@ -142,6 +148,148 @@ def shop_ensure_demo() -> None:
     asyncio.run(run())
     if key_file.exists():
         _console().print(f"demo owner API key: [bold]{key_file.read_text().strip()}[/bold]  ({key_file})")
+
+
+@bench_app.command("fanout")
+def bench_fanout(
+    viewers: Annotated[int, typer.Option(min=1, help="WebSocket viewers in the room.")] = 5000,
+    comments_per_second: Annotated[float, typer.Option(min=0, help="Comments posted per second.")] = 200,
+    likes_per_second: Annotated[float, typer.Option(min=0, help="Like taps per second.")] = 2000,
+    duration: Annotated[float, typer.Option(min=0.5, help="Seconds of load.")] = 20,
+    baseline: Annotated[
+        bool, typer.Option("--baseline/--no-baseline", help="Also measure the raw floor (run_ws_bench.sh).")
+    ] = True,
+    baselines: Annotated[
+        Path | None, typer.Option(help="The baselines dir (default: ../shared/baselines from the repo).")
+    ] = None,
+    senders: Annotated[int, typer.Option(min=1, help="Logged-in sockets posting the comments.")] = 50,
+    probes: Annotated[int, typer.Option(min=1, help="Viewers that decode ticks and time comments.")] = 200,
+    results_dir: Annotated[
+        Path | None, typer.Option(help="Save the JSON report here (default: bench/results in the repo).")
+    ] = None,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Save the JSON report.")] = True,
+) -> None:
+    """One live room under load from a separate process: throughput, latency, CPU, memory, floor."""
+    from liveloop.sim import fanout
+
+    options = fanout.FanoutOptions(
+        viewers=viewers,
+        comments_per_second=comments_per_second,
+        likes_per_second=likes_per_second,
+        duration=duration,
+        baseline=baseline,
+        baselines_dir=baselines,
+        senders=senders,
+        probes=probes,
+        results_dir=(results_dir or fanout.repo_root() / "bench" / "results") if save else None,
+    )
+    err = Console(stderr=True, highlight=False)
+    try:
+        report = fanout.run_fanout(options, log=lambda line: err.print(f"[dim]bench:[/dim] {line}"))
+    except fanout.BenchError as exc:
+        err.print(f"[red]bench failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    wide = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    wide.print(fanout.render(report))
+    typer.echo(fanout.report_line(report))
+
+
+events_app = typer.Typer(help="The event store: every event, for analysis.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+
+class ExportFormatOption(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+@events_app.command("export")
+def events_export(
+    show: Annotated[int, typer.Argument(help="The show's id.")],
+    fmt: Annotated[
+        ExportFormatOption, typer.Option("--format", help="File format.")
+    ] = ExportFormatOption.parquet,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output file (default: ./show-<SHOW>-events.<format>).")
+    ] = None,
+) -> None:
+    """Export a show's events, ordered by time, to Parquet or CSV (with the server stopped, on DuckDB)."""
+    settings = Settings()
+    path = out or Path(f"show-{show}-events.{fmt.value}")
+    store = bootstrap.make_event_store(settings, read_only=True)
+    console = _console()
+    if store is None:
+        console.print("[red]error:[/red] the event store is turned off (LIVELOOP_EVENT_STORE=none)")
+        raise typer.Exit(1)
+
+    async def run() -> int:
+        await store.open()
+        try:
+            return await store.export(show_id=show, path=path, fmt=fmt.value)
+        finally:
+            await store.close()
+
+    try:
+        count = asyncio.run(run())
+    except EventStoreLocked as exc:
+        console.print(
+            f"[red]error:[/red] {exc}. A running liveloop server owns it: stop the server, "
+            "or export through the server's API."
+        )
+        raise typer.Exit(1) from None
+    except EventStoreError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"{count} events of show {show} written to {path}")
+
+
+lottery_app = typer.Typer(help="Comment lotteries (福袋): check a draw.", no_args_is_help=True)
+app.add_typer(lottery_app, name="lottery")
+
+
+@lottery_app.command("verify")
+def lottery_verify(
+    proof_file: Annotated[
+        Path | None, typer.Argument(help="A proof as JSON (what GET /api/v1/lotteries/{id}/proof returns).")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Fetch the proof from this http(s) URL instead.")] = None,
+    key: Annotated[
+        str | None, typer.Option(envvar="LIVELOOP_API_KEY", help="Staff API key sent with --url.")
+    ] = None,
+) -> None:
+    """Recompute a lottery's winners from its seed and eligible list: prints OK or what differs."""
+    import json
+    import urllib.request
+
+    from liveloop.interactions import parse_proof, verify_proof
+
+    err = Console(stderr=True, highlight=False)
+    try:
+        if url is not None:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError("--url takes an http:// or https:// URL")
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the scheme is checked
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+                data = json.load(answer)
+        elif proof_file is not None:
+            data = json.loads(proof_file.read_text(encoding="utf-8"))
+        else:
+            raise ValueError("give a proof file or --url")
+        proof = parse_proof(data)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    verdict = verify_proof(proof)
+    if not verdict.ok:
+        typer.echo(f"FAILED: lottery {proof.lottery_id} does not verify")
+        for problem in verdict.problems:
+            typer.echo(f"  - {problem}")
+        raise typer.Exit(1)
+    typer.echo(
+        f"OK: lottery {proof.lottery_id}: sha256(seed) matches seed_hash and the {len(proof.winners)} "
+        f"winner(s) are exactly those drawn from the {len(proof.eligible)} eligible viewer(s)"
+    )
 
 
 def main() -> None:

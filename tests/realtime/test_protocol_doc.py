@@ -20,7 +20,7 @@ def test_schema_file_is_current() -> None:
 def test_protocol_doc_names_every_frame_and_close_code() -> None:
     doc = (DOCS / "protocol.md").read_text()
     for name in protocol_schema()["client_to_server"]["discriminator"]["mapping"]:
-        assert f'"type": "{name}"' in doc or f'`{name}`' in doc, name
+        assert f'"type": "{name}"' in doc or f"`{name}`" in doc, name
     for code in CloseCode:
         assert str(code.value) in doc, code
 

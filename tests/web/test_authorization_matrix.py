@@ -31,6 +31,13 @@ class Resources:
     room_id: int
     show_id: int
     marker: str
+    seat_request_id: int = 0
+    flash_sale_id: int = 0
+    order_id: int = 0
+    poll_id: int = 0
+    question_id: int = 0
+    packet_id: int = 2**52  # red packets and lotteries are not seeded yet: ids no shop has
+    lottery_id: int = 2**52
 
     def path(self, template: str) -> str:
         values = {
@@ -41,6 +48,14 @@ class Resources:
             "show_id": self.show_id,
             "action": "start",
             "viewer_id": "u:troll",
+            "request_id": self.seat_request_id,
+            "sale_id": self.flash_sale_id,
+            "order_id": self.order_id,
+            "provider": "simulated",
+            "poll_id": self.poll_id,
+            "question_id": self.question_id,
+            "packet_id": self.packet_id,
+            "lottery_id": self.lottery_id,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
 
@@ -53,6 +68,7 @@ class Rule:
     permission: Permission | None
     body: Body = None
     refers_to_rows: bool = False  # the body names rows by id (so another shop's ids apply)
+    viewer_token: bool = False  # takes a viewer token, not a staff key (tests/rooms/test_cohost.py)
 
 
 def _show_body(r: Resources) -> dict[str, Any]:
@@ -115,6 +131,85 @@ RULES: dict[str, Rule] = {
     "POST /api/v1/rooms/{room_id}/bans": Rule(P.MODERATE, lambda r: {"viewer_id": f"u:{uuid.uuid4().hex}"}),
     "DELETE /api/v1/rooms/{room_id}/bans/{viewer_id}": Rule(P.MODERATE),
     "POST /api/v1/rooms/{room_id}/mutes": Rule(P.MODERATE, lambda r: {"viewer_id": "u:troll", "seconds": 60}),
+    "POST /api/v1/rooms/{room_id}/polls": Rule(
+        P.SHOWS_CONTROL, lambda r: {"question": "q", "options": [{"text": "a"}, {"text": "b"}]}
+    ),
+    "GET /api/v1/rooms/{room_id}/polls": Rule(P.SHOWS_READ),
+    "GET /api/v1/polls/{poll_id}": Rule(P.SHOWS_READ),
+    "POST /api/v1/polls/{poll_id}/open": Rule(P.SHOWS_CONTROL),
+    "POST /api/v1/polls/{poll_id}/close": Rule(P.SHOWS_CONTROL),
+    "GET /api/v1/rooms/{room_id}/questions": Rule(P.SHOWS_READ),
+    "POST /api/v1/questions/{question_id}/pin": Rule(P.SHOWS_CONTROL),
+    "POST /api/v1/questions/{question_id}/unpin": Rule(P.SHOWS_CONTROL),
+    "POST /api/v1/questions/{question_id}/answer": Rule(P.SHOWS_CONTROL, lambda r: {"answer": "a"}),
+    "POST /api/v1/questions/{question_id}/dismiss": Rule(P.MODERATE),
+    "POST /api/v1/viewer/polls/{poll_id}/votes": Rule(None, lambda r: {"option": 0}, viewer_token=True),
+    "POST /api/v1/viewer/rooms/{room_id}/questions": Rule(None, lambda r: {"text": "q"}, viewer_token=True),
+    "POST /api/v1/viewer/questions/{question_id}/upvotes": Rule(None, viewer_token=True),
+    "GET /api/v1/viewer/rooms/{room_id}/questions": Rule(None, viewer_token=True),
+    "POST /api/v1/viewer/rooms/{room_id}/seat-requests": Rule(None, viewer_token=True),
+    "GET /api/v1/viewer/rooms/{room_id}/seat-requests/mine": Rule(None, viewer_token=True),
+    "DELETE /api/v1/viewer/rooms/{room_id}/seat-requests/mine": Rule(None, viewer_token=True),
+    "GET /api/v1/viewer/rooms/{room_id}/rtc-token": Rule(None, viewer_token=True),
+    "GET /api/v1/rooms/{room_id}/seat-requests": Rule(P.ROOMS_READ),
+    "POST /api/v1/rooms/{room_id}/seat-requests/{request_id}/approve": Rule(P.SHOWS_CONTROL),
+    "POST /api/v1/rooms/{room_id}/seat-requests/{request_id}/reject": Rule(P.SHOWS_CONTROL),
+    "POST /api/v1/rooms/{room_id}/seat-requests/{request_id}/end": Rule(P.SHOWS_CONTROL),
+    "GET /api/v1/rooms/{room_id}/rtc-token": Rule(P.ROOMS_READ),
+    "GET /api/v1/rooms/{room_id}/cohost": Rule(P.ROOMS_READ),
+    "PATCH /api/v1/rooms/{room_id}/cohost": Rule(P.ROOMS_WRITE, lambda r: {"max_seats": 2}),
+    "GET /api/v1/rtc-config": Rule(P.SHOP_MANAGE),
+    "PUT /api/v1/rtc-config": Rule(
+        P.SHOP_MANAGE,
+        lambda r: {"provider": "agora", "agora_app_id": "a" * 32, "agora_app_certificate": "c" * 32},
+    ),
+    "GET /api/v1/flash-sales": Rule(P.CATALOG_READ),
+    "POST /api/v1/flash-sales": Rule(
+        P.CATALOG_WRITE,
+        lambda r: {"product_id": r.product_id, "price_cents": 100, "stock": 5, "duration_seconds": 600},
+        refers_to_rows=True,
+    ),
+    "GET /api/v1/flash-sales/{sale_id}": Rule(P.CATALOG_READ),
+    "POST /api/v1/flash-sales/{sale_id}/start": Rule(P.SHOWS_CONTROL),
+    "POST /api/v1/flash-sales/{sale_id}/end": Rule(P.SHOWS_CONTROL),
+    "GET /api/v1/orders": Rule(P.CATALOG_READ),
+    "GET /api/v1/orders/{order_id}": Rule(P.CATALOG_READ),
+    "POST /api/v1/orders/{order_id}/refund": Rule(P.CATALOG_WRITE),
+    "POST /api/v1/payments/secret/rotate": Rule(P.SHOP_MANAGE),
+    "POST /api/v1/buyer/orders": Rule(
+        None,
+        lambda r: {"flash_sale_id": r.flash_sale_id, "idempotency_key": uuid.uuid4().hex},
+        viewer_token=True,
+    ),
+    "GET /api/v1/buyer/orders/{order_id}": Rule(None, viewer_token=True),
+    "POST /api/v1/buyer/orders/{order_id}/cancel": Rule(None, viewer_token=True),
+    # Signed by the payment provider (HMAC), not a staff key: tests/commerce/test_payments_api.py.
+    "POST /api/v1/payments/notify/{provider}": Rule(
+        None,
+        lambda r: {
+            "shop_id": 1,
+            "order_id": r.order_id,
+            "provider_ref": "r",
+            "status": "succeeded",
+            "amount_cents": 1,
+        },
+        viewer_token=True,
+    ),
+    "POST /api/v1/rooms/{room_id}/red-packets": Rule(
+        P.SHOWS_CONTROL, lambda r: {"total_cents": 888, "count": 8}
+    ),
+    "GET /api/v1/rooms/{room_id}/red-packets": Rule(P.SHOWS_READ),
+    "GET /api/v1/red-packets/{packet_id}": Rule(P.SHOWS_READ),
+    "POST /api/v1/rooms/{room_id}/lotteries": Rule(
+        P.SHOWS_CONTROL, lambda r: {"prize": "p", "winners_count": 1, "rules": [{"kind": "follow"}]}
+    ),
+    "GET /api/v1/rooms/{room_id}/lotteries": Rule(P.SHOWS_READ),
+    "GET /api/v1/lotteries/{lottery_id}": Rule(P.SHOWS_READ),
+    "POST /api/v1/lotteries/{lottery_id}/draw": Rule(P.SHOWS_CONTROL),
+    "POST /api/v1/lotteries/{lottery_id}/cancel": Rule(P.SHOWS_CONTROL),
+    "GET /api/v1/lotteries/{lottery_id}/proof": Rule(P.SHOWS_READ),
+    "POST /api/v1/viewer/red-packets/{packet_id}/grab": Rule(None, viewer_token=True),
+    "POST /api/v1/viewer/lotteries/{lottery_id}/entries": Rule(None, viewer_token=True),
 }
 
 
@@ -143,7 +238,43 @@ def seed(client: TestClient, keys: ShopKeys) -> Resources:
         headers=owner,
     ).json()
     client.put(f"/api/v1/shows/{show['id']}/lineup", json={"product_ids": [product["id"]]}, headers=owner)
-    return Resources(staff["id"], key["id"], product["id"], room["id"], show["id"], marker)
+    viewer = client.post("/api/v1/viewer-tokens", json={"user_id": "guest"}, headers=owner).json()["token"]
+    seat = client.post(
+        f"/api/v1/viewer/rooms/{room['id']}/seat-requests", headers={"Authorization": f"Bearer {viewer}"}
+    ).json()
+    sale = client.post(
+        "/api/v1/flash-sales",
+        json={"product_id": product["id"], "price_cents": 99, "stock": 3, "duration_seconds": 3600},
+        headers=owner,
+    ).json()
+    order = client.post(
+        "/api/v1/buyer/orders",
+        json={"flash_sale_id": sale["id"], "idempotency_key": marker},
+        headers={"Authorization": f"Bearer {viewer}"},
+    ).json()
+    poll = client.post(
+        f"/api/v1/rooms/{room['id']}/polls",
+        json={"question": marker, "options": [{"text": "a"}, {"text": "b"}]},
+        headers=owner,
+    ).json()
+    question = client.post(
+        f"/api/v1/viewer/rooms/{room['id']}/questions",
+        json={"text": marker},
+        headers={"Authorization": f"Bearer {viewer}"},
+    ).json()
+    return Resources(
+        staff["id"],
+        key["id"],
+        product["id"],
+        room["id"],
+        show["id"],
+        marker,
+        seat["id"],
+        sale["id"],
+        order["id"],
+        poll["id"],
+        question["id"],
+    )
 
 
 def call(
@@ -167,6 +298,11 @@ def test_no_route_crosses_a_role_or_a_shop(client: TestClient, shop: ShopKeys, o
         anonymous = call(client, route, mine, {}, mine)
         if anonymous.status_code != 401:
             problems.append(f"{route} without a key: {anonymous.status_code}")
+        if rule.viewer_token:  # a staff key is no viewer token, whatever its role
+            codes = {call(client, route, mine, shop.headers(role), mine).status_code for role in Role}
+            if codes != {401}:
+                problems.append(f"{route} with staff keys: {codes}")
+            continue
         for role in Role:
             allowed = rule.permission is None or rule.permission in ROLE_PERMISSIONS[role]
             headers = shop.headers(role)
@@ -197,6 +333,16 @@ def test_no_route_crosses_a_role_or_a_shop(client: TestClient, shop: ShopKeys, o
     assert [k["revoked_at"] for k in keys] == [None]
     assert client.get("/api/v1/shop", headers=owner).json()["name"] == "Other Shop"
     assert client.get(f"/api/v1/rooms/{theirs.room_id}", headers=owner).json()["description"] == ""
+    assert client.get(f"/api/v1/polls/{theirs.poll_id}", headers=owner).json()["state"] == "draft"
+    questions = client.get(f"/api/v1/rooms/{theirs.room_id}/questions", headers=owner).json()["open"]
+    assert [(q["state"], q["pinned"], q["votes"]) for q in questions] == [("open", False, 0)]
+    seats = client.get(f"/api/v1/rooms/{theirs.room_id}/seat-requests", headers=owner).json()["items"]
+    assert [s["state"] for s in seats] == ["requested"]
+    assert client.get("/api/v1/rtc-config", headers=owner).json()["provider"] is None
+    sale = client.get(f"/api/v1/flash-sales/{theirs.flash_sale_id}", headers=owner).json()
+    assert (sale["state"], sale["quantity_allocated"]) == ("active", 1)
+    order = client.get(f"/api/v1/orders/{theirs.order_id}", headers=owner).json()
+    assert order["state"] in ("created", "paid")  # the simulated provider may have paid it meanwhile
 
 
 def test_shop_fixture_factory_is_isolated(client: TestClient) -> None:

@@ -20,8 +20,39 @@ from liveloop.realtime.stream import Lane
 log = structlog.get_logger(__name__)
 
 
+#: Live-tool events shown to the room as they are: event type -> (item type, payload fields kept).
+_COPIED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "red_packet.sent": ("red_packet", ("packet_id", "total_cents", "count", "opens_at", "expires_at")),
+    "red_packet.grabbed": ("red_packet_grabbed", ("packet_id", "nickname", "amount_cents")),
+    "red_packet.finished": ("red_packet_finished", ("packet_id", "grabbed_count", "grabbed_cents", "reason")),
+    "lottery.opened": (
+        "lottery_opened",
+        ("lottery_id", "prize", "winners_count", "rules", "closes_at", "seed_hash"),
+    ),
+    "lottery.drawn": (
+        "lottery_drawn",
+        ("lottery_id", "prize", "winners", "seed", "seed_hash", "entries_count"),
+    ),
+    "lottery.cancelled": ("lottery_cancelled", ("lottery_id", "reason")),
+    "poll.opened": ("poll_opened", ("poll_id", "kind", "question", "options", "closes_at")),
+    "poll.closed": ("poll_closed", ("poll_id", "question", "options", "result")),
+    "lineup.reordered": ("lineup_reordered", ("show_id", "product_ids")),
+    "question.answered": ("question_answered", ("question_id", "nickname", "text", "answer")),
+    "question.pinned": ("question_pinned", ("question_id", "nickname", "text", "votes")),
+    "question.unpinned": ("question_unpinned", ("question_id",)),
+    "cohost.approved": ("cohost_seated", ("request_id", "nickname")),
+    "cohost.ended": ("cohost_left", ("request_id", "nickname")),
+    # "Someone just bought X": no buyer identity goes to the room.
+    "order.paid": ("order_paid", ("product_id", "flash_sale_id", "quantity")),
+}
+
+
 def _item(event: Event) -> dict[str, Any] | None:
     data = event.data
+    copied = _COPIED.get(event.type)
+    if copied is not None:
+        kind, fields = copied
+        return {"type": kind} | {name: data.get(name) for name in fields}
     match event.type:
         case "show.started":
             return {"type": "show_started", "show_id": data["show_id"], "title": data["title"]}

@@ -10,17 +10,22 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from liveloop import __version__, bootstrap
+from liveloop.commerce import commerce_runtime
 from liveloop.commerce.api import router as catalog_router
 from liveloop.interactions import InteractionsContext
 from liveloop.interactions.api import router as moderation_router
+from liveloop.interactions.api_games import router as games_router
+from liveloop.interactions.api_live_tools import router as live_tools_router
 from liveloop.realtime.api import router as live_router
 from liveloop.realtime.gateway import TRANSPORT_EXTENSION
 from liveloop.realtime.gateway import router as room_socket_router
 from liveloop.rooms.api import router as rooms_router
+from liveloop.rooms.api_cohost import router as cohost_router
 from liveloop.settings import Settings
 from liveloop.shops.api import router as shops_router
 from liveloop.web.errors import install_error_handlers
 from liveloop.web.health import router as health_router
+from liveloop.web.housekeeping import live_tools_housekeeping
 from liveloop.web.logs import configure_logging
 from liveloop.web.middleware import (
     BodyLimitMiddleware,
@@ -45,11 +50,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with bootstrap.build_container(settings) as container:
+        async with (
+            bootstrap.build_container(settings) as container,
+            commerce_runtime(container) as commerce,  # rebuilds stock counters, runs the order sweeper
+        ):
             app.state.container = container
+            app.state.commerce = commerce
             interactions = InteractionsContext(db=container.db, counters=container.counters)
             app.state.interactions = interactions
-            async with realtime_runtime(container, interactions) as runtime:
+            async with (
+                realtime_runtime(container, interactions) as runtime,
+                live_tools_housekeeping(container, interactions),
+            ):
                 app.state.realtime = runtime
                 yield
 
@@ -76,5 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(room_socket_router)
     app.include_router(live_router)
     app.include_router(pages_router)
+    app.include_router(cohost_router)
+    app.include_router(live_tools_router)
+    app.include_router(games_router)
+    app.state.rtc_factory = bootstrap.rtc_issuer_factory()
     app.mount("/static", StaticFiles(packages=[("liveloop.web", "static")]), name="static")
     return app
