@@ -31,6 +31,7 @@ def test_metrics_count_requests_by_route_template(client: TestClient, shop: Shop
     assert 'route="/api/v1/products/{product_id}"' in text
     assert 'status="404"' in text
     assert "liveloop_http_request_duration_seconds_bucket" in text
+    assert "liveloop_realtime_comments_dropped" in text  # the operators' view of sampling
 
 
 def test_readiness_fails_when_database_is_gone(client: TestClient) -> None:

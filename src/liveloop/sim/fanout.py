@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from liveloop.realtime import HubConfig
+from liveloop.realtime.metrics import COMMENTS_DROPPED
 from liveloop.sim.viewers import raise_nofile_limit
 
 __all__ = [
@@ -69,7 +70,6 @@ _KEY = re.compile(r"llk_[0-9A-Za-z_-]+")
 TARGET_P99_MS = 250.0
 TARGET_RATIO = 0.5
 TARGET_IDLE_KIB = 21.0
-_DROPPED_METRIC = "liveloop_realtime_comments_dropped"
 
 Log = Callable[[str], None]
 
@@ -555,7 +555,7 @@ def _run_against(
             raise BenchError(f"only {connected['total']} of {opts.viewers} viewers connected: {connected}")
         time.sleep(2 * opts.settle)
         rss_idle = rss_kib(pid)
-        dropped_before = api.metric(_DROPPED_METRIC)
+        dropped_before = api.metric(COMMENTS_DROPPED)
         rates = f"{opts.comments_per_second:g} comments/s, {opts.likes_per_second:g} likes/s"
         log(f"load: {rates}, {opts.duration:g} s")
         crowd.send(
@@ -570,7 +570,7 @@ def _run_against(
         )
         result = crowd.expect("result", opts.duration + opts.drain + 120)
         rss_load = rss_kib(pid)
-        dropped_after = api.metric(_DROPPED_METRIC)
+        dropped_after = api.metric(COMMENTS_DROPPED)
     finally:
         crowd.close()
     window = float(result["window_s"])

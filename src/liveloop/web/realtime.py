@@ -5,25 +5,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from prometheus_client import CollectorRegistry
+
 from liveloop.core.container import Container
 from liveloop.interactions import InteractionsContext
 from liveloop.realtime.bridge import RoomBridge
 from liveloop.realtime.gateway import RealtimeRuntime
+from liveloop.realtime.metrics import RealtimeCollector
 from liveloop.realtime.node import RealtimeNode
 from liveloop.realtime.sync import RoomSync
 
 
 @asynccontextmanager
 async def realtime_runtime(
-    container: Container, interactions: InteractionsContext
+    container: Container, interactions: InteractionsContext, *, registry: CollectorRegistry
 ) -> AsyncIterator[RealtimeRuntime]:
     node = RealtimeNode(broker=container.broker, counters=container.counters, events=container.events)
     await node.start()
     container.events.subscribe(RoomBridge(node))
     sync = RoomSync(node)
     sync.start()
+    collector = RealtimeCollector(node)
+    registry.register(collector)
     try:
         yield RealtimeRuntime(container=container, node=node, interactions=interactions)
     finally:
+        registry.unregister(collector)
         await sync.stop()
         await node.close()
