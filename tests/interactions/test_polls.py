@@ -376,9 +376,9 @@ def test_a_refused_sql_write_gives_the_counters_back(
     async def broken(*_args: object, **_kwargs: object) -> bool:
         raise ConnectionError("the database went away")
 
-    from liveloop.interactions import polls
+    from liveloop.interactions import poll_votes
 
-    monkeypatch.setattr(polls, "_insert_vote", broken)
+    monkeypatch.setattr(poll_votes, "_insert_vote", broken)
     with pytest.raises(ConnectionError):
         cast(harness, ctx, shop.shop_id, poll.id, "u:second", 1)
     monkeypatch.undo()

@@ -111,8 +111,6 @@ from liveloop.interactions.lottery import (
     LotteryChange,
     LotteryState,
     Winner,
-    do_cancel_lottery,
-    do_draw,
     do_open_lottery,
     get_lotteries,
     get_lottery,
@@ -132,6 +130,7 @@ from liveloop.interactions.lottery_entries import (
     do_note_follow,
     do_rebuild_lotteries,
 )
+from liveloop.interactions.lottery_finish import do_cancel_lottery, do_draw
 from liveloop.interactions.lottery_rules import LotteryRules
 from liveloop.interactions.model import MAX_LIKES_PER_FRAME, check_likes, check_share_channel, check_viewer_id
 from liveloop.interactions.moderation import (
@@ -146,6 +145,7 @@ from liveloop.interactions.moderation import (
     get_bans,
     get_room_moderation,
 )
+from liveloop.interactions.poll_votes import do_vote, get_tally
 from liveloop.interactions.polls import (
     Poll,
     PollChange,
@@ -160,10 +160,8 @@ from liveloop.interactions.polls import (
     do_close_poll,
     do_create_poll,
     do_open_poll,
-    do_vote,
     get_poll,
     get_polls,
-    get_tally,
 )
 from liveloop.interactions.qa import (
     QaQueue,

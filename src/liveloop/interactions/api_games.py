@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from liveloop.core.container import ContainerDep
 from liveloop.core.pagination import Page, next_cursor, page_of
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, StrictModel
-from liveloop.interactions import lottery, lottery_entries, redpacket, redpacket_grab
+from liveloop.interactions import lottery, lottery_entries, lottery_finish, redpacket, redpacket_grab
 from liveloop.interactions.api import ContextDep
 from liveloop.interactions.errors import DrawUnavailable, InvalidLottery
 from liveloop.interactions.lottery_draw import ALGORITHM
@@ -329,7 +329,7 @@ async def draw_lottery(
     async def watched_seconds(viewer_id: str) -> int:
         return await audience.watched_seconds(room_id=room_id, show_id=show_id, viewer_id=viewer_id)
 
-    change = await lottery.do_draw(
+    change = await lottery_finish.do_draw(
         ctx, principal, lottery_id, present=present, watched_seconds=watched_seconds
     )
     container.events.emit_many(change.events)
@@ -346,7 +346,7 @@ async def cancel_lottery(
 ) -> LotteryOut:
     """Cancel: nobody wins, and the seed is revealed all the same."""
     reason = body.reason if body is not None else ""
-    change = await lottery.do_cancel_lottery(ctx, principal, lottery_id, reason=reason)
+    change = await lottery_finish.do_cancel_lottery(ctx, principal, lottery_id, reason=reason)
     container.events.emit_many(change.events)
     return _lottery_out(change.lottery)
 

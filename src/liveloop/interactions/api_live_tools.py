@@ -17,7 +17,7 @@ from pydantic import Field
 from liveloop.core.container import ContainerDep
 from liveloop.core.pagination import Page, page_of
 from liveloop.core.schemas import ERROR_RESPONSES, ErrorBody, OutModel, StrictModel
-from liveloop.interactions import polls, qa
+from liveloop.interactions import poll_votes, polls, qa
 from liveloop.interactions.api import ContextDep
 from liveloop.shops import InvalidViewerToken, PageDep, PrincipalDep, Viewer, get_viewer
 
@@ -140,7 +140,7 @@ async def list_polls(ctx: ContextDep, principal: PrincipalDep, room_id: Id, page
 @router.get("/polls/{poll_id}", response_model=PollOut)
 async def read_poll(ctx: ContextDep, principal: PrincipalDep, poll_id: Id) -> PollOut:
     poll = await polls.get_poll(ctx, principal, poll_id)
-    return _poll_out(poll, await polls.get_tally(ctx, poll_id=poll.id))
+    return _poll_out(poll, await poll_votes.get_tally(ctx, poll_id=poll.id))
 
 
 @router.post("/polls/{poll_id}/open", response_model=PollOut)
@@ -155,7 +155,7 @@ async def open_poll(
     duration = body.duration_seconds if body else None
     change = await polls.do_open_poll(ctx, principal, poll_id, duration_seconds=duration)
     container.events.emit_many(change.events)
-    return _poll_out(change.poll, await polls.get_tally(ctx, poll_id=poll_id))
+    return _poll_out(change.poll, await poll_votes.get_tally(ctx, poll_id=poll_id))
 
 
 @router.post("/polls/{poll_id}/close", response_model=PollOut)
@@ -165,7 +165,7 @@ async def close_poll(
     """Stop the votes and publish the result; a next-product poll moves the winner to the line-up's front."""
     change = await polls.do_close_poll(ctx, principal, poll_id)
     container.events.emit_many(change.events)
-    return _poll_out(change.poll, await polls.get_tally(ctx, poll_id=poll_id))
+    return _poll_out(change.poll, await poll_votes.get_tally(ctx, poll_id=poll_id))
 
 
 @router.post(
@@ -178,7 +178,7 @@ async def vote(
     container: ContainerDep, ctx: ContextDep, viewer: ViewerDep, poll_id: Id, body: VoteIn
 ) -> VoteOut:
     """Vote once in an open poll (signed-in viewers only)."""
-    cast = await polls.do_vote(
+    cast = await poll_votes.do_vote(
         ctx,
         shop_id=viewer.shop_id,
         room_id=None,

@@ -1,7 +1,7 @@
 """Each node's memory of the open polls it serves, so that a vote reads no SQL on a warm cache.
 
 Closing is rare and final: the closing node drops its entry at once; any other node drops its entry when
-SQL refuses a vote there (see ``polls.do_vote``), and refuses votes by itself once ``closes_at`` passes.
+SQL refuses a vote there (see ``poll_votes.do_vote``), and refuses votes by itself once ``closes_at`` passes.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Live polls: staff create, open and close them; signed-in viewers vote once; tallies live in Counters.
 
-Voting is the hot path (the gateway calls :func:`do_vote` for every vote frame, with plain ids). On a
-warm cache a vote costs ``add_member`` on the poll's voter set (the atomic one-vote-per-viewer gate),
-``incr`` of the option's counter, one INSERT (the truth) and one ``get_many`` for the tally it returns.
-The INSERT only happens while the poll is open in SQL (under a share lock on PostgreSQL), so a vote
-racing a close is either counted by the close or refused, and then its counter changes are undone.
-
-Each node keeps the meta of the open polls it serves (see :mod:`liveloop.interactions.poll_cache`);
-the values and pure rules are in :mod:`liveloop.interactions.poll_rules`.
+Voting and tallies are in :mod:`liveloop.interactions.poll_votes` (the hot path). Each node keeps the
+meta of the open polls it serves (see :mod:`liveloop.interactions.poll_cache`); the values and pure
+rules are in :mod:`liveloop.interactions.poll_rules`.
 
 Closing counts ``poll_votes`` (never the counters) into ``result`` and emits ``poll.closed``; a
 ``next_product`` poll then moves the winning option's product to the front of its show's line-up and
@@ -22,30 +17,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import BigInteger, Integer, String, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liveloop.commerce import get_product_infos
-from liveloop.core.db import Database, UtcDateTime
 from liveloop.core.errors import LiveloopError
 from liveloop.core.events import Event, EventData, make_event
 from liveloop.core.pagination import PageParams
 from liveloop.interactions import storage
 from liveloop.interactions.errors import (
-    AlreadyVoted,
-    InvalidOption,
     InvalidPoll,
     NoLiveShow,
     PollAlreadyClosed,
     PollNotFound,
     PollNotOpen,
 )
-from liveloop.interactions.events import LineupReordered, PollClosed, PollOpened, PollVoted
+from liveloop.interactions.events import LineupReordered, PollClosed, PollOpened
 from liveloop.interactions.poll_cache import poll_cache
 from liveloop.interactions.poll_rules import (
     CLOSED_KEY_TTL_SECONDS,
-    KEY_TTL_SECONDS,
     MAX_DURATION_SECONDS,
     MAX_OPTION_LENGTH,
     MAX_OPTIONS,
@@ -68,7 +58,7 @@ from liveloop.interactions.poll_rules import (
     option_key,
     voters_key,
 )
-from liveloop.interactions.service import InteractionsContext, check_join
+from liveloop.interactions.service import InteractionsContext
 from liveloop.rooms import RoomNotFound, do_promote_in_lineup, get_live_show_id, get_room_shop_id
 from liveloop.shops import Permission, Principal, check_permission
 
@@ -92,11 +82,9 @@ __all__ = [
     "do_close_poll",
     "do_create_poll",
     "do_open_poll",
-    "do_vote",
     "get_open_polls",
     "get_poll",
     "get_polls",
-    "get_tally",
 ]
 
 log = structlog.get_logger(__name__)
@@ -105,7 +93,7 @@ log = structlog.get_logger(__name__)
 # -- reading -------------------------------------------------------------------------------------
 
 
-def _poll(row: storage.PollRow) -> Poll:
+def poll_of(row: storage.PollRow) -> Poll:
     result = None
     if row.result is not None:
         result = PollResult(
@@ -149,7 +137,7 @@ async def _poll_row(
 async def get_poll(ctx: InteractionsContext, principal: Principal, poll_id: int) -> Poll:
     check_permission(principal, Permission.SHOWS_READ)
     async with ctx.db.read() as session:
-        return _poll(await _poll_row(session, principal.shop_id, poll_id))
+        return poll_of(await _poll_row(session, principal.shop_id, poll_id))
 
 
 async def get_polls(
@@ -165,12 +153,13 @@ async def get_polls(
             .order_by(storage.PollRow.id)
             .limit(page.limit + 1)
         )
-        return [_poll(row) for row in rows]
+        return [poll_of(row) for row in rows]
 
 
 async def get_open_polls(ctx: InteractionsContext, *, shop_id: int, room_id: int) -> list[Poll]:
     """The room's open polls, oldest first, for a room snapshot (no principal: the room is public;
-    RoomNotFound unless it is the shop's). Their live counts come from :func:`get_tally`."""
+    RoomNotFound unless it is the shop's). Their live counts come from
+    :func:`~liveloop.interactions.poll_votes.get_tally`."""
     async with ctx.db.read() as session:
         await _room_in_shop(session, shop_id, room_id)
         rows = await session.scalars(
@@ -178,27 +167,7 @@ async def get_open_polls(ctx: InteractionsContext, *, shop_id: int, room_id: int
             .where(storage.PollRow.room_id == room_id, storage.PollRow.state == PollState.OPEN.value)
             .order_by(storage.PollRow.id)
         )
-        return [_poll(row) for row in rows]
-
-
-async def _counter_tally(ctx: InteractionsContext, poll_id: int, option_count: int) -> PollTally:
-    counts = await ctx.counters.get_many([option_key(poll_id, i) for i in range(option_count)])
-    return PollTally(poll_id=poll_id, counts=tuple(counts), total=sum(counts))
-
-
-async def get_tally(ctx: InteractionsContext, *, poll_id: int) -> PollTally:
-    """Live counts of an open poll (Counters, no SQL on a warm cache); the final result once closed;
-    zeros for a draft. No principal: the room's broadcast reads it; check the poll's shop first."""
-    try:
-        meta = await poll_cache(ctx).open_poll(ctx.db, poll_id)
-    except (PollNotOpen, PollAlreadyClosed):
-        async with ctx.db.read() as session:
-            row = await session.get_one(storage.PollRow, poll_id)
-        poll = _poll(row)
-        if poll.result is None:
-            return PollTally(poll_id=poll_id, counts=(0,) * len(poll.options), total=0)
-        return PollTally(poll_id=poll_id, counts=poll.result.counts, total=poll.result.total, final=True)
-    return await _counter_tally(ctx, poll_id, meta.option_count)
+        return [poll_of(row) for row in rows]
 
 
 # -- staff: create, open, close ------------------------------------------------------------------
@@ -248,7 +217,7 @@ async def do_create_poll(
         )
         session.add(row)
         await session.flush()
-        return _poll(row)
+        return poll_of(row)
 
 
 async def do_open_poll(
@@ -274,7 +243,7 @@ async def do_open_poll(
         row.opened_at = now
         row.closes_at = None if duration_seconds is None else now + timedelta(seconds=duration_seconds)
         await session.flush()
-        poll = _poll(row)
+        poll = poll_of(row)
     poll_cache(ctx).drop(poll_id)
     opened = PollOpened.model_validate(
         {
@@ -322,7 +291,7 @@ async def _close(ctx: InteractionsContext, *, shop_id: int, poll_id: int, actor:
         result = PollResult.of(await _count_votes(session, poll_id, len(row.options)))
         row.result = {"counts": list(result.counts), "total": result.total, "winner": result.winner}
         await session.flush()
-        poll = _poll(row)
+        poll = poll_of(row)
     poll_cache(ctx).drop(poll_id)
     await _expire_counters(ctx, poll)
     options = _options_data(poll)
@@ -380,94 +349,3 @@ async def do_close_due_polls(ctx: InteractionsContext, *, limit: int = 100) -> l
         except (PollAlreadyClosed, PollNotOpen, PollNotFound):
             continue
     return changes
-
-
-# -- viewers: the vote ---------------------------------------------------------------------------
-
-
-async def _insert_vote(db: Database, *, poll_id: int, viewer_id: str, option: int) -> bool:
-    """Write the vote iff the poll is open in SQL; False if it is not. IntegrityError: already voted."""
-    poll = storage.PollRow
-    source = (
-        select(
-            literal(poll_id, BigInteger()),
-            literal(viewer_id, String()),
-            literal(option, Integer()),
-            literal(datetime.now(UTC), UtcDateTime()),
-        )
-        .where(poll.id == poll_id, poll.state == PollState.OPEN.value)
-        .with_for_update(read=True)  # PostgreSQL: FOR SHARE, so a close waits for this vote to commit
-    )
-    stmt = (
-        insert(storage.PollVoteRow)
-        .from_select(["poll_id", "viewer_id", "option", "created_at"], source)
-        .returning(storage.PollVoteRow.id)
-    )
-    async with db.transaction() as session:
-        return await session.scalar(stmt) is not None
-
-
-async def _undo(ctx: InteractionsContext, poll_id: int, option: int, *, voter: str | None) -> None:
-    """Take back a vote's counter changes (the SQL row was not written)."""
-    try:
-        await ctx.counters.incr(option_key(poll_id, option), -1)
-        if voter is not None:
-            await ctx.counters.remove_member(voters_key(poll_id), voter)
-    except Exception:
-        log.warning("could not undo a refused vote's counters", poll_id=poll_id, exc_info=True)
-
-
-async def do_vote(
-    ctx: InteractionsContext,
-    *,
-    shop_id: int,
-    room_id: int | None,
-    poll_id: int,
-    viewer_id: str,
-    option: int,
-) -> VoteCast:
-    """Record ``viewer_id``'s vote for ``option`` (0-based) and return the live tally.
-
-    Refusals change nothing: SignInRequired (guests, staff), PollNotFound (not the shop's, or not in
-    ``room_id``; None skips the room check), PollNotOpen, PollAlreadyClosed (closed, or its time is up),
-    InvalidOption, Banned, AlreadyVoted.
-    """
-    check_signed_in(viewer_id)
-    cache = poll_cache(ctx)
-    meta = await cache.open_poll(ctx.db, poll_id)
-    if meta.shop_id != shop_id or room_id not in (None, meta.room_id):
-        raise PollNotFound(f"poll {poll_id} not found")
-    if meta.closes_at is not None and ctx.wall_clock() >= meta.closes_at:
-        raise PollAlreadyClosed(f"poll {poll_id} has closed")
-    if isinstance(option, bool) or not 0 <= option < meta.option_count:
-        raise InvalidOption(f"option is 0 to {meta.option_count - 1}", details={"options": meta.option_count})
-    await check_join(ctx, shop_id=shop_id, room_id=meta.room_id, viewer_id=viewer_id)
-    if not await ctx.counters.add_member(voters_key(poll_id), viewer_id, ttl_seconds=KEY_TTL_SECONDS):
-        raise AlreadyVoted("you have already voted in this poll")
-    try:
-        await ctx.counters.incr(option_key(poll_id, option), ttl_seconds=KEY_TTL_SECONDS)
-    except BaseException:
-        await ctx.counters.remove_member(voters_key(poll_id), viewer_id)
-        raise
-    try:
-        written = await _insert_vote(ctx.db, poll_id=poll_id, viewer_id=viewer_id, option=option)
-    except IntegrityError:
-        # SQL already holds this viewer's vote (the counters were lost and rebuilt): they stay a voter.
-        await _undo(ctx, poll_id, option, voter=None)
-        raise AlreadyVoted("you have already voted in this poll") from None
-    except BaseException:
-        await _undo(ctx, poll_id, option, voter=viewer_id)
-        raise
-    if not written:
-        await _undo(ctx, poll_id, option, voter=viewer_id)
-        cache.drop(poll_id)  # closed on another node: read it again next time
-        raise PollAlreadyClosed(f"poll {poll_id} has closed")
-    tally = await _counter_tally(ctx, poll_id, meta.option_count)
-    event = make_event(
-        PollVoted(poll_id=poll_id, option=option),
-        shop_id=shop_id,
-        room_id=meta.room_id,
-        show_id=meta.show_id,
-        actor=viewer_id,
-    )
-    return VoteCast(poll_id=poll_id, viewer_id=viewer_id, option=option, tally=tally, events=(event,))
