@@ -224,7 +224,7 @@ def test_who_may_do_what(api: TestClient, shop: ShopKeys, other_shop: ShopKeys) 
     assert error(moderator_patch, 403) == "auth.permission_denied"
     assert api.get(staff, headers=shop.headers(Role.MODERATOR)).status_code == 200
 
-    assert error(api.post(mine), 401) == "auth.unauthenticated"  # guests have no viewer token
+    assert error(api.post(mine), 401) == "auth.missing_credentials"  # guests have no viewer token
     assert error(api.post(mine, headers=shop.headers()), 401) == "auth.invalid_viewer_token"
     socket = created(api.post("/api/v1/socket-tokens", headers=shop.headers(Role.HOST)))["token"]
     staff_as_viewer = api.post(mine, headers={"Authorization": f"Bearer {socket}"})

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveloop.core.container import ContainerDep
@@ -29,36 +28,15 @@ from liveloop.interactions.lottery_draw import ALGORITHM
 from liveloop.interactions.lottery_rules import MAX_KEYWORD_LENGTH, MAX_WATCH_MINUTES, refuse_purchase
 from liveloop.interactions.redpacket_split import MAX_SHARES, MAX_TOTAL_CENTS
 from liveloop.shops import (
-    InvalidViewerToken,
     PageDep,
     Permission,
     PrincipalDep,
-    Viewer,
+    ViewerDep,
     check_permission,
-    get_viewer,
 )
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["live tools"])
 Id = Annotated[int, Path(ge=1, le=2**53)]
-
-_viewer_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="ViewerToken",
-    description="A viewer token: `Authorization: Bearer <token>` (issued by POST /api/v1/viewer-tokens).",
-)
-
-
-async def current_viewer(
-    container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
-) -> Viewer:
-    """The viewer a token stands for (401 without one). Guests have no token: they watch only."""
-    if credentials is None or not credentials.credentials:
-        raise InvalidViewerToken("send a viewer token as `Authorization: Bearer <token>`")
-    return await get_viewer(container.db, credentials.credentials.strip())
-
-
-ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 
 def draw_audience(request: Request) -> lottery.DrawAudience | None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Path, Query, status
 from pydantic import Field
 
 from liveloop.core.container import ContainerDep
@@ -19,30 +18,11 @@ from liveloop.core.pagination import Page, page_of
 from liveloop.core.schemas import ERROR_RESPONSES, ErrorBody, OutModel, StrictModel
 from liveloop.interactions import poll_votes, polls, qa
 from liveloop.interactions.api import ContextDep
-from liveloop.shops import InvalidViewerToken, PageDep, PrincipalDep, Viewer, get_viewer
+from liveloop.shops import PageDep, PrincipalDep, Viewer, ViewerDep
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["live tools"])
 Id = Annotated[int, Path(ge=1, le=2**53)]
 QueueLimit = Annotated[int, Query(ge=1, le=qa.MAX_QUEUE, description="Open questions to list.")]
-
-_viewer_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="ViewerToken",
-    description="A viewer token: `Authorization: Bearer <token>` (issued by POST /api/v1/viewer-tokens).",
-)
-
-
-async def current_viewer(
-    container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
-) -> Viewer:
-    """The viewer a token stands for (401 without one). Guests have no token: they watch only."""
-    if credentials is None or not credentials.credentials:
-        raise InvalidViewerToken("send a viewer token as `Authorization: Bearer <token>`")
-    return await get_viewer(container.db, credentials.credentials.strip())
-
-
-ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 
 # -- polls ---------------------------------------------------------------------------------------

@@ -10,40 +10,20 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
 from liveloop.core.container import ContainerDep
-from liveloop.core.errors import Unauthenticated
 from liveloop.core.pagination import Page, page_of
 from liveloop.core.rtc import RtcConfig, RtcIssuerFactory, RtcProvider, RtcToken, RtcTokenIssuer
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.rooms import cohost, rtc
 from liveloop.rooms.cohost import SeatAction, SeatState
 from liveloop.rooms.storage import RtcConfigRow, SeatRequestRow
-from liveloop.shops import PageDep, PrincipalDep, Viewer, get_viewer
+from liveloop.shops import PageDep, PrincipalDep, ViewerDep
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["cohost"])
 Id = Annotated[int, Path(ge=1, le=2**53)]
 _NO_STORE = {"Cache-Control": "no-store"}
-
-_viewer_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="ViewerToken",
-    description="A viewer token from `POST /api/v1/viewer-tokens`: `Authorization: Bearer <token>`",
-)
-
-
-async def current_viewer(
-    container: ContainerDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
-) -> Viewer:
-    if credentials is None or not credentials.credentials:
-        raise Unauthenticated("send a viewer token as `Authorization: Bearer <viewer token>`")
-    return await get_viewer(container.db, credentials.credentials.strip())
-
-
-ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 
 def rtc_issuers(request: Request) -> RtcIssuerFactory:

@@ -1,6 +1,6 @@
 """Shops: tenants, staff, roles, API keys and viewer identities."""
 
-from liveloop.shops.api import PageDep, PrincipalDep, current_principal
+from liveloop.shops.api import PageDep, PrincipalDep, ViewerDep, current_principal, current_viewer
 from liveloop.shops.contracts import Permission, Principal, Role, Viewer
 from liveloop.shops.errors import ExpiredViewerToken, InvalidViewerToken
 from liveloop.shops.service import (
@@ -22,9 +22,11 @@ __all__ = [
     "PrincipalDep",
     "Role",
     "Viewer",
+    "ViewerDep",
     "check_permission",
     "count_shops",
     "current_principal",
+    "current_viewer",
     "do_create_shop",
     "get_viewer",
     "guest_viewer",

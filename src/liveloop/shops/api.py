@@ -13,7 +13,7 @@ from liveloop.core.container import ContainerDep
 from liveloop.core.pagination import Page, PageParams, page_of, page_params
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.shops import service
-from liveloop.shops.contracts import Principal, Role
+from liveloop.shops.contracts import Principal, Role, Viewer
 from liveloop.shops.errors import MissingCredentials
 from liveloop.shops.model import ROLE_PERMISSIONS
 
@@ -30,6 +30,25 @@ async def current_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+_viewer_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ViewerToken",
+    description="A viewer token from `POST /api/v1/viewer-tokens`: `Authorization: Bearer <token>`.",
+)
+
+
+async def current_viewer(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
+) -> Viewer:
+    """The signed-in viewer a token stands for (401 without one: guests have no token)."""
+    if credentials is None or not credentials.credentials:
+        raise MissingCredentials("send a viewer token as `Authorization: Bearer <viewer token>`")
+    return await service.get_viewer(container.db, credentials.credentials.strip())
+
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 PageDep = Annotated[PageParams, Depends(page_params)]
 Id = Annotated[int, Path(ge=1, le=2**53)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
