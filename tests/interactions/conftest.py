@@ -15,6 +15,7 @@ from liveloop.adapters.memory import MemoryCounters
 from liveloop.interactions import InteractionsContext, ModerationCache
 from liveloop.shops import Principal, Role
 from tests.conftest import ShopKeys, run_in_app
+from tests.rooms.test_api import make_room
 
 T = TypeVar("T")
 
@@ -59,3 +60,20 @@ class Harness:
 def harness(client: TestClient) -> Harness:
     clock = Clock(1_000.0)
     return Harness(client=client, clock=clock, wall=Clock(time.time()), counters=MemoryCounters(clock=clock))
+
+
+@pytest.fixture
+def api(client: TestClient) -> TestClient:
+    """The app; it mounts every interactions router itself."""
+    return client
+
+
+@pytest.fixture
+def room_id(client: TestClient, shop: ShopKeys) -> int:
+    room: int = make_room(client, shop)["id"]
+    return room
+
+
+@pytest.fixture
+def owner(harness: Harness, shop: ShopKeys) -> Principal:
+    return harness.principal(shop)

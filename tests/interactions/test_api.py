@@ -14,7 +14,6 @@ from liveloop.core.events import Event
 from liveloop.interactions import InteractionsContext, Muted, check_comment
 from liveloop.shops import Role
 from tests.conftest import ShopKeys, created, run_in_app
-from tests.rooms.test_api import make_room
 
 WORDS = "/api/v1/moderation/words"
 SETTINGS = "/api/v1/moderation/settings"
@@ -24,12 +23,6 @@ def error_code(response: Any, status: int) -> str:
     assert response.status_code == status, response.text
     code: str = response.json()["error"]["code"]
     return code
-
-
-@pytest.fixture
-def room_id(client: TestClient, shop: ShopKeys) -> int:
-    room: int = make_room(client, shop)["id"]
-    return room
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.openapi.utils import get_openapi
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -47,41 +45,14 @@ from liveloop.interactions import (
     parse_proof,
     verify_proof,
 )
-from liveloop.interactions.api_games import router as games_router
 from liveloop.interactions.events import LotteryRuleData, LotteryWinnerData
 from liveloop.interactions.storage import LotteryEntryRow
-from liveloop.settings import Settings
 from liveloop.shops import Principal, Role
-from liveloop.web.app import create_app
 from tests.conftest import ShopKeys, created, run_in_app
 from tests.interactions.conftest import Harness
 from tests.rooms.test_api import make_room
 
 KEYWORD = [{"kind": "keyword", "keyword": "想要"}]
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The app with the live-tools routes (mounted here until the app mounts them itself)."""
-    app = create_app(settings)
-    if (
-        "/api/v1/lotteries/{lottery_id}"
-        not in get_openapi(title="t", version="0", routes=app.routes)["paths"]
-    ):
-        app.include_router(games_router)
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def room_id(client: TestClient, shop: ShopKeys) -> int:
-    room: int = make_room(client, shop)["id"]
-    return room
-
-
-@pytest.fixture
-def owner(harness: Harness, shop: ShopKeys) -> Principal:
-    return harness.principal(shop)
 
 
 class Audience:

@@ -44,40 +44,15 @@ from liveloop.interactions import (
     get_tally,
     storage,
 )
-from liveloop.interactions.api_live_tools import router
 from liveloop.rooms import RoomNotFound
 from liveloop.shops import Principal, Role
 from tests.backends import REDIS_ENV, backend_url
 from tests.commerce.test_api import make_product
 from tests.conftest import ShopKeys, created, run_in_app
 from tests.interactions.conftest import Harness
-from tests.rooms.test_api import make_room, make_show
+from tests.rooms.test_api import make_show
 
 THREE = [{"text": "红色"}, {"text": "蓝色"}, {"text": "绿色"}]
-
-
-def mounted(client: TestClient) -> TestClient:
-    """The app with the live-tools routes (mounted here until the app mounts them itself)."""
-    app: Any = client.app
-    if not any(getattr(route, "path", "") == "/api/v1/polls/{poll_id}" for route in app.routes):
-        app.include_router(router)
-    return client
-
-
-@pytest.fixture
-def api(client: TestClient) -> TestClient:
-    return mounted(client)
-
-
-@pytest.fixture
-def room_id(api: TestClient, shop: ShopKeys) -> int:
-    room: int = make_room(api, shop)["id"]
-    return room
-
-
-@pytest.fixture
-def owner(harness: Harness, shop: ShopKeys) -> Principal:
-    return harness.principal(shop)
 
 
 def collect_events(client: TestClient) -> list[Event]:

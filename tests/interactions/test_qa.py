@@ -40,24 +40,7 @@ from liveloop.interactions import (
 from liveloop.shops import Principal, Role
 from tests.conftest import ShopKeys, run_in_app
 from tests.interactions.conftest import Harness
-from tests.interactions.test_polls import collect_events, error_code, event_types, mounted, viewer
-from tests.rooms.test_api import make_room
-
-
-@pytest.fixture
-def api(client: TestClient) -> TestClient:
-    return mounted(client)
-
-
-@pytest.fixture
-def room_id(api: TestClient, shop: ShopKeys) -> int:
-    room: int = make_room(api, shop)["id"]
-    return room
-
-
-@pytest.fixture
-def owner(harness: Harness, shop: ShopKeys) -> Principal:
-    return harness.principal(shop)
+from tests.interactions.test_polls import collect_events, error_code, event_types, viewer
 
 
 def ask(client: TestClient, headers: dict[str, str], room_id: int, text: str) -> Any:

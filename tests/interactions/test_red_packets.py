@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.openapi.utils import get_openapi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -46,13 +45,10 @@ from liveloop.interactions import (
     get_red_packet,
     split_red_packet,
 )
-from liveloop.interactions.api_games import router as games_router
 from liveloop.interactions.redpacket import grabbed_key, left_key
 from liveloop.interactions.redpacket_split import MAX_SHARES, MAX_TOTAL_CENTS
 from liveloop.interactions.storage import RedPacketRow, RedPacketShareRow
-from liveloop.settings import Settings
 from liveloop.shops import Principal, Role
-from liveloop.web.app import create_app
 from tests.backends import REDIS_ENV, backend_url
 from tests.conftest import ShopKeys, created, run_in_app
 from tests.contracts.conftest import drop_namespace
@@ -60,30 +56,6 @@ from tests.interactions.conftest import Clock, Harness
 from tests.rooms.test_api import make_room
 
 ADAPTERS = (pytest.param("memory"), pytest.param("redis", marks=pytest.mark.redis))
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """The app with the live-tools routes (mounted here until the app mounts them itself)."""
-    app = create_app(settings)
-    if (
-        "/api/v1/red-packets/{packet_id}"
-        not in get_openapi(title="t", version="0", routes=app.routes)["paths"]
-    ):
-        app.include_router(games_router)
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def room_id(client: TestClient, shop: ShopKeys) -> int:
-    room: int = make_room(client, shop)["id"]
-    return room
-
-
-@pytest.fixture
-def owner(harness: Harness, shop: ShopKeys) -> Principal:
-    return harness.principal(shop)
 
 
 def refusal(harness: Harness, call: Any) -> LiveloopError:

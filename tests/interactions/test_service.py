@@ -65,17 +65,6 @@ def refused(
     return caught.value
 
 
-@pytest.fixture
-def room_id(harness: Harness, shop: ShopKeys) -> int:
-    room: int = make_room(harness.client, shop)["id"]
-    return room
-
-
-@pytest.fixture
-def owner(harness: Harness, shop: ShopKeys) -> Principal:
-    return harness.principal(shop)
-
-
 def test_a_comment_passes_stripped_and_becomes_an_event(
     harness: Harness, shop: ShopKeys, room_id: int
 ) -> None:
