@@ -17,6 +17,7 @@ from liveloop.core.counters import Counters
 from liveloop.core.db import Database, create_engine
 from liveloop.core.events import EventBus
 from liveloop.core.eventstore import EventStore
+from liveloop.core.notify import Notifier
 from liveloop.core.rtc import RtcIssuerFactory
 from liveloop.settings import Settings
 
@@ -132,3 +133,15 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
             checks=tuple(checks),
             event_store=event_store,
         )
+
+
+@asynccontextmanager
+async def open_notifier(counters: Counters) -> AsyncIterator[Notifier]:
+    """The outbound channels (WeCom robots, webhooks) over HTTP; WeCom's rate limit kept in ``counters``."""
+    from liveloop.adapters.notify import HttpNotifier
+
+    notifier = HttpNotifier(counters)
+    try:
+        yield notifier
+    finally:
+        await notifier.close()

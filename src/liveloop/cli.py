@@ -13,10 +13,15 @@ import typer
 from rich.console import Console
 
 from liveloop import __version__, bootstrap, migrate
+from liveloop.cli_demo import demo
+from liveloop.cli_flash_sale import bench_flash_sale
+from liveloop.cli_review import review
 from liveloop.core.db import create_engine
 from liveloop.core.eventstore import EventStoreError, EventStoreLocked
 from liveloop.settings import Settings
 from liveloop.shops import count_shops, do_create_shop
+from liveloop.sim.analytics_bench import bench_analytics
+from liveloop.sim.live_bench import bench_live_metrics
 
 app = typer.Typer(help="liveloop: live-stream e-commerce in one closed loop.", no_args_is_help=True)
 shop_app = typer.Typer(help="Manage shops (tenants).", no_args_is_help=True)
@@ -54,6 +59,8 @@ def serve(
     """Run the server (API, live rooms, dashboard)."""
     import uvicorn
 
+    from liveloop.web.ws_protocol import uvicorn_ws
+
     settings = Settings()
     try:
         asyncio.run(_check_database(settings))
@@ -67,7 +74,7 @@ def serve(
     final = Settings()
     _console().print(
         f"liveloop {__version__} on http://{final.host}:{final.port}  "
-        f"(API docs: http://{final.host}:{final.port}/docs)"
+        f"(console: http://{final.host}:{final.port}/console, API docs: /docs)"
     )
     uvicorn.run(
         "liveloop.web.app:create_app",
@@ -75,6 +82,7 @@ def serve(
         host=final.host,
         port=final.port,
         reload=reload,
+        ws=uvicorn_ws(final.ws_protocol),
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,  # frames past 4 KiB get an error frame; far past it, close 1009
         log_level=final.log_level,
@@ -194,6 +202,11 @@ def bench_fanout(
     typer.echo(fanout.report_line(report))
 
 
+bench_app.command("flash-sale")(bench_flash_sale)
+bench_app.command("live-metrics")(bench_live_metrics)
+bench_app.command("analytics")(bench_analytics)
+
+
 events_app = typer.Typer(help="The event store: every event, for analysis.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 
@@ -294,3 +307,7 @@ def lottery_verify(
 
 def main() -> None:
     app()
+
+
+app.command("demo")(demo)
+app.command("review")(review)

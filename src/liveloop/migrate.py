@@ -18,6 +18,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def target_metadata() -> MetaData:
     """All domains' tables: importing each storage module registers it on ``Base.metadata``."""
+    import liveloop.analytics.alert_storage
     import liveloop.commerce.storage
     import liveloop.interactions.storage
     import liveloop.rooms.storage

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     viewer_token_ttl_seconds: int = Field(
         default=3600, ge=60, le=86400, description="Default lifetime of a viewer token."
     )
+    ws_protocol: Literal["lean", "websockets-sansio"] = Field(
+        default="lean",
+        description="WebSocket protocol of `liveloop serve`: lean = uvicorn's websockets-sansio keeping "
+        "less per socket (liveloop.web.ws_protocol); websockets-sansio = uvicorn's own.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -74,6 +74,7 @@ def test_round_trip_through_the_envelope(kind: type[OrderEventData], extra: dict
         "quantity": 2,
         "unit_price_cents": 990,
         "amount_cents": 1980,
+        "discount_cents": 0,
         **extra,
     }
 

@@ -175,6 +175,9 @@ async def test_presence_arrivals_and_explicit_leaves(counters: Counters) -> None
     assert await counters.remove_presence("room", "alice") is False
     assert await counters.count_presence("room") == 1
     assert await counters.count_presence("empty") == 0
+    assert await counters.is_present("room", "bob") is True
+    assert await counters.is_present("room", "alice") is False
+    assert await counters.is_present("empty", "bob") is False
     assert await counters.sweep_presence("empty") == []
 
 
@@ -184,6 +187,8 @@ async def test_presence_expiry_and_sweep(counters: Counters, advance: Advance) -
     await counters.touch_presence("room", "carol", ttl_seconds=30)
     await advance(0.4)
     assert await counters.count_presence("room") == 1
+    assert await counters.is_present("room", "bob") is False  # lapsed, even before a sweep
+    assert await counters.is_present("room", "carol") is True
     # Lapsed but not yet swept: a heartbeat refreshes alice without a new arrival.
     assert await counters.touch_presence("room", "alice", ttl_seconds=30) is False
     swept = await asyncio.gather(*(counters.sweep_presence("room") for _ in range(3)))

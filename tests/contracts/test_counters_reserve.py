@@ -83,6 +83,26 @@ async def test_loaded_keys_expire_together(counters: Counters, advance: Advance)
     assert (await counters.reserve(STOCK, TAKEN, "u:1", quantity=1, limit=1)).allowed
 
 
+async def test_peek_answers_like_reserve_and_changes_nothing(counters: Counters) -> None:
+    assert await counters.peek_reserve(STOCK, TAKEN, "u:1", quantity=1, limit=2) == ReserveResult(
+        UNLOADED, 0, 0
+    )
+    await counters.load_stock(STOCK, TAKEN, stock=2, taken={"u:1": 2})
+    assert await counters.peek_reserve(STOCK, TAKEN, "u:1", quantity=1, limit=2) == ReserveResult(OVER, 2, 2)
+    assert await counters.peek_reserve(STOCK, TAKEN, "u:2", quantity=3, limit=3) == ReserveResult(SOLD, 2, 0)
+    for _ in range(3):  # "possible", as often as asked: nothing is taken
+        assert await counters.peek_reserve(STOCK, TAKEN, "u:2", quantity=2, limit=2) == ReserveResult(
+            OK, 2, 0
+        )
+    assert await counters.reserve(STOCK, TAKEN, "u:2", quantity=2, limit=2) == ReserveResult(OK, 0, 2)
+    assert await counters.peek_reserve(STOCK, TAKEN, "u:3", quantity=1, limit=2) == ReserveResult(SOLD, 0, 0)
+    assert await counters.peek_reserve(STOCK, TAKEN, "u:2", quantity=1, limit=2) == ReserveResult(OVER, 0, 2)
+    assert await counters.get(STOCK) == 0
+    assert await counters.hget_all(TAKEN) == {"u:1": 2, "u:2": 2}
+    with pytest.raises(ValueError, match="limit"):
+        await counters.peek_reserve(STOCK, None, "u:1", quantity=1, limit=2)
+
+
 async def test_reserve_rejects_nonsense(counters: Counters) -> None:
     await counters.load_stock(STOCK, TAKEN, stock=3, taken={})
     with pytest.raises(ValueError, match="quantity"):

@@ -527,8 +527,11 @@ def test_api_lifecycle_roles_and_tenancy(
 
         run_in_app(client, follow)
 
-    assert error(client.post(f"{one}/draw", headers=shop.headers()), 409) == "interactions.draw_unavailable"
-    client.app.state.draw_audience = Audience({"u:alice", "u:carol"})  # type: ignore[attr-defined]
+    async def arrive(container: Container) -> None:  # the app's own audience reads room presence
+        for viewer in ("u:alice", "u:carol"):
+            await container.counters.touch_presence(f"room:{room_id}:presence", viewer, ttl_seconds=60)
+
+    run_in_app(client, arrive)
     result = client.post(f"{one}/draw", headers=shop.headers(Role.OPERATOR))
     assert result.status_code == 200, result.text
     assert result.json()["state"] == "drawn"

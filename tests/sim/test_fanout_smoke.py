@@ -14,11 +14,11 @@ pytestmark = pytest.mark.slow
 def test_a_small_room_delivers_every_comment_with_its_latency() -> None:
     options = FanoutOptions(
         viewers=50,
-        comments_per_second=20,
+        comments_per_second=10,
         likes_per_second=100,
-        duration=3,
+        duration=4,
         baseline=False,
-        drain=1.0,
+        drain=3.0,
         settle=0.3,
     )
     report = run_fanout(options, log=lambda _line: None)
@@ -27,17 +27,18 @@ def test_a_small_room_delivers_every_comment_with_its_latency() -> None:
     assert report["closes"] == {}
     assert report["connect"]["failed"] == 0
     comments = report["comments"]
-    assert comments["sent"] == 60
-    assert comments["acked"] == 60
-    # 20/s is under the room's sampling rate (50/s): every comment reaches every probe viewer.
-    assert comments["delivered"] == 60
+    assert comments["sent"] == 40
+    assert comments["acked"] == 40
+    # 10/s is far under the room's sampling rate (50/s, at most 5 per 100 ms tick, so a loaded
+    # machine's clumped sends still fit): every comment reaches every probe viewer.
     assert comments["dropped_by_sampling"] == 0
+    assert comments["delivered"] == 40
     assert comments["incomplete_on_probes"] == 0
     for key in ("latency_ms", "latency_all_ms", "ack_ms"):
         figures = report[key]
         assert figures["samples"] > 0
         assert 0 < figures["p50"] <= figures["p95"] <= figures["p99"] <= figures["max"]
-    assert report["likes"]["latest_count_seen"] == report["likes"]["sent"] == 300
+    assert report["likes"]["latest_count_seen"] == report["likes"]["sent"] == 400
     delivered = report["delivered"]
     assert delivered["frames_per_s"] > 0
     assert delivered["logical_msgs_per_s"] >= delivered["tick_frames_per_s"] > 0
@@ -56,7 +57,7 @@ def test_a_small_room_delivers_every_comment_with_its_latency() -> None:
 
     line = report_line(report)
     assert line.startswith(REPORT_PREFIX + " ")
-    assert json.loads(line.split(" ", 1)[1])["comments"]["delivered"] == 60
+    assert json.loads(line.split(" ", 1)[1])["comments"]["delivered"] == 40
     assert render(report).row_count > 10
 
 

@@ -38,6 +38,9 @@ class Resources:
     question_id: int = 0
     packet_id: int = 2**52  # red packets and lotteries are not seeded yet: ids no shop has
     lottery_id: int = 2**52
+    coupon_template_id: int = 2**52
+    coupon_drop_id: int = 2**52
+    notify_target_id: int = 2**52
 
     def path(self, template: str) -> str:
         values = {
@@ -56,6 +59,9 @@ class Resources:
             "question_id": self.question_id,
             "packet_id": self.packet_id,
             "lottery_id": self.lottery_id,
+            "template_id": self.coupon_template_id,
+            "drop_id": self.coupon_drop_id,
+            "target_id": self.notify_target_id,
         }
         return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)
 
@@ -112,6 +118,8 @@ RULES: dict[str, Rule] = {
     "PATCH /api/v1/shows/{show_id}": Rule(P.SHOWS_WRITE, lambda r: {"title": "t2"}),
     "POST /api/v1/shows/{show_id}/{action}": Rule(P.SHOWS_CONTROL),
     "GET /api/v1/shows/{show_id}/lineup": Rule(P.SHOWS_READ),
+    "GET /api/v1/shows/{show_id}/metrics": Rule(P.ANALYTICS_READ),
+    "GET /api/v1/shows/{show_id}/review": Rule(P.ANALYTICS_READ),
     "PUT /api/v1/shows/{show_id}/lineup": Rule(
         P.SHOWS_WRITE, lambda r: {"product_ids": [r.product_id]}, refers_to_rows=True
     ),
@@ -119,7 +127,28 @@ RULES: dict[str, Rule] = {
         P.SHOWS_WRITE, lambda r: {"product_id": r.product_id}, refers_to_rows=True
     ),
     "DELETE /api/v1/shows/{show_id}/lineup/items/{product_id}": Rule(P.SHOWS_WRITE),
+    # Viewers (token or X-Device-Id) read it too: tests/rooms/test_showcase.py.
+    "GET /api/v1/shows/{show_id}/showcase": Rule(P.SHOWS_READ),
+    "PUT /api/v1/shows/{show_id}/explaining": Rule(
+        P.SHOWS_CONTROL, lambda r: {"product_id": r.product_id}, refers_to_rows=True
+    ),
+    "GET /api/v1/shows/{show_id}/explain-segments": Rule(P.SHOWS_READ),
+    "POST /api/v1/shows/{show_id}/showcase/signals": Rule(
+        None,
+        lambda r: {"signals": [{"kind": "click", "product_id": r.product_id, "surface": "bag"}]},
+        viewer_token=True,
+    ),
     "GET /api/v1/rooms/{room_id}/live": Rule(P.ROOMS_READ),
+    "GET /api/v1/rooms/{room_id}/alert-settings": Rule(P.ALERTS_MANAGE),
+    "PUT /api/v1/rooms/{room_id}/alert-settings": Rule(P.ALERTS_MANAGE, lambda r: {"ccu_floor": 50}),
+    "GET /api/v1/shows/{show_id}/alerts": Rule(P.ANALYTICS_READ),
+    "GET /api/v1/notify-targets": Rule(P.ALERTS_MANAGE),
+    "POST /api/v1/notify-targets": Rule(
+        P.ALERTS_MANAGE, lambda r: {"kind": "webhook", "url": "http://127.0.0.1:9/hook"}
+    ),
+    # Sends to the seeded target, 127.0.0.1:9 (nothing listens): one try, answered as data.
+    "POST /api/v1/notify-targets/{target_id}/test": Rule(P.ALERTS_MANAGE),
+    "DELETE /api/v1/notify-targets/{target_id}": Rule(P.ALERTS_MANAGE),
     "GET /api/v1/moderation/words": Rule(P.MODERATE),
     "POST /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),
     "DELETE /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),
@@ -210,6 +239,30 @@ RULES: dict[str, Rule] = {
     "GET /api/v1/lotteries/{lottery_id}/proof": Rule(P.SHOWS_READ),
     "POST /api/v1/viewer/red-packets/{packet_id}/grab": Rule(None, viewer_token=True),
     "POST /api/v1/viewer/lotteries/{lottery_id}/entries": Rule(None, viewer_token=True),
+    "GET /api/v1/coupon-templates": Rule(P.CATALOG_READ),
+    "POST /api/v1/coupon-templates": Rule(
+        P.CATALOG_WRITE,
+        lambda r: {
+            "name": "t",
+            "kind": "amount_off",
+            "amount_off_cents": 100,
+            "valid_days": 7,
+            "total_quantity": 10,
+            "product_id": r.product_id,
+        },
+        refers_to_rows=True,
+    ),
+    "GET /api/v1/coupon-templates/{template_id}": Rule(P.CATALOG_READ),
+    "POST /api/v1/rooms/{room_id}/coupon-drops": Rule(
+        P.SHOWS_CONTROL,
+        lambda r: {"template_id": r.coupon_template_id, "quantity": 1, "window_seconds": 60},
+        refers_to_rows=True,
+    ),
+    "GET /api/v1/rooms/{room_id}/coupon-drops": Rule(P.SHOWS_READ),
+    "GET /api/v1/coupon-drops/{drop_id}": Rule(P.SHOWS_READ),
+    "POST /api/v1/coupon-templates/{template_id}/disable": Rule(P.CATALOG_WRITE),
+    "POST /api/v1/coupon-drops/{drop_id}/claim": Rule(None, viewer_token=True),
+    "GET /api/v1/buyer/coupons": Rule(None, viewer_token=True),
 }
 
 
@@ -262,6 +315,25 @@ def seed(client: TestClient, keys: ShopKeys) -> Resources:
         json={"text": marker},
         headers={"Authorization": f"Bearer {viewer}"},
     ).json()
+    target = client.post(
+        "/api/v1/notify-targets", json={"kind": "webhook", "url": "http://127.0.0.1:9/hook"}, headers=owner
+    ).json()
+    coupons = client.post(
+        "/api/v1/coupon-templates",
+        json={
+            "name": marker,
+            "kind": "amount_off",
+            "amount_off_cents": 100,
+            "valid_days": 7,
+            "total_quantity": 1000,
+        },
+        headers=owner,
+    ).json()
+    coupon_drop = client.post(
+        f"/api/v1/rooms/{room['id']}/coupon-drops",
+        json={"template_id": coupons["id"], "quantity": 5, "window_seconds": 600},
+        headers=owner,
+    ).json()
     return Resources(
         staff["id"],
         key["id"],
@@ -274,6 +346,9 @@ def seed(client: TestClient, keys: ShopKeys) -> Resources:
         order["id"],
         poll["id"],
         question["id"],
+        coupon_template_id=coupons["id"],
+        coupon_drop_id=coupon_drop["id"],
+        notify_target_id=target["id"],
     )
 
 
@@ -343,6 +418,13 @@ def test_no_route_crosses_a_role_or_a_shop(client: TestClient, shop: ShopKeys, o
     assert (sale["state"], sale["quantity_allocated"]) == ("active", 1)
     order = client.get(f"/api/v1/orders/{theirs.order_id}", headers=owner).json()
     assert order["state"] in ("created", "paid")  # the simulated provider may have paid it meanwhile
+    coupons = client.get(f"/api/v1/coupon-templates/{theirs.coupon_template_id}", headers=owner).json()
+    assert (coupons["disabled"], coupons["quantity_issued"]) == (False, 0)
+    assert client.get(f"/api/v1/coupon-drops/{theirs.coupon_drop_id}", headers=owner).json()["claimed"] == 0
+    targets = client.get("/api/v1/notify-targets", headers=owner).json()
+    assert [t["id"] for t in targets] == [theirs.notify_target_id]
+    alerting = client.get(f"/api/v1/rooms/{theirs.room_id}/alert-settings", headers=owner).json()
+    assert alerting["ccu_floor"] == 100
 
 
 def test_shop_fixture_factory_is_isolated(client: TestClient) -> None:

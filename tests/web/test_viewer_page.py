@@ -32,7 +32,6 @@ from playwright.sync_api import (
     WebSocket,
     WebSocketRoute,
     expect,
-    sync_playwright,
 )
 from starlette.testclient import TestClient
 from websockets.sync.client import ClientConnection, connect
@@ -42,17 +41,9 @@ from liveloop.settings import Settings
 from liveloop.shops import do_create_shop
 from liveloop.web.i18n import STRINGS
 from liveloop.web.pages import player_for
-from tests.backends import CHROMIUM_ENV, backend_url
 from tests.conftest import ShopKeys, created
 from tests.servers import Server, running_server
 
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -153,14 +144,15 @@ OpenViewer = Callable[..., Viewer]
 
 
 @pytest.fixture(scope="module")
-def chromium() -> str:
-    return backend_url(CHROMIUM_ENV)
-
-
-@pytest.fixture(scope="module")
 def site(chromium: str, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
     """Only the browser tests need the real server, hence ``chromium`` first: no server without it."""
-    data_dir = tmp_path_factory.mktemp("viewer-page")
+    with served_site(tmp_path_factory.mktemp("viewer-page"), sqlite_template) as served:
+        yield served
+
+
+@contextmanager
+def served_site(data_dir: Path, sqlite_template: Path) -> Iterator[Site]:
+    """A real `liveloop serve` on a copy of the migrated database, with one shop and its owner key."""
     shutil.copy(sqlite_template, data_dir / "liveloop.db")
 
     async def owner_key() -> str:
@@ -178,17 +170,13 @@ def site(chromium: str, tmp_path_factory: pytest.TempPathFactory, sqlite_templat
         yield Site(server=server, http=http)
 
 
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
 def open_viewer(browser: Browser) -> Iterator[OpenViewer]:
     """Open a page in a fresh context (a separate phone); its errors and sockets are recorded."""
+    yield from viewer_opener(browser)
+
+
+def viewer_opener(browser: Browser) -> Iterator[OpenViewer]:
     contexts: list[BrowserContext] = []
 
     def open_(url: str, *, before: Callable[[Page], None] | None = None) -> Viewer:

@@ -1,4 +1,5 @@
-"""Commerce: the catalog, flash sales (秒杀), orders with expiring reservations, and payments.
+"""Commerce: the catalog, flash sales (秒杀), coupons (优惠券), orders with expiring reservations, and
+payments.
 
 Wire it into the app's lifespan with :func:`commerce_runtime` (it rebuilds the stock counters from
 SQL, sweeps expired orders and runs the payment provider); buyers, staff and providers reach it
@@ -7,12 +8,23 @@ through the routes in ``commerce.api``.
 
 from liveloop.commerce.context import CommerceContext, OrderPolicy
 from liveloop.commerce.contracts import FlashSaleInfo, OrderInfo, ProductInfo
+from liveloop.commerce.coupon_events import COUPON_EVENT_TYPES, CouponClaimed, CouponDropped, CouponRedeemed
+from liveloop.commerce.coupon_rules import CouponKind, CouponState, CouponTerms, discount_cents
 from liveloop.commerce.errors import (
     BuyerRequired,
+    CouponAlreadyUsed,
+    CouponDisabled,
+    CouponExpired,
+    CouponLimitReached,
+    CouponNotApplicable,
+    CouponNotFound,
+    CouponSoldOut,
+    DropClosed,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     IllegalOrderTransition,
     IllegalSaleTransition,
+    InvalidCoupon,
     InvalidOrder,
     InvalidSale,
     OrderNotFound,
@@ -20,6 +32,7 @@ from liveloop.commerce.errors import (
     PaymentAmountMismatch,
     PaymentSignatureInvalid,
     ProductNotFound,
+    RoomNotFound,
     SaleEnded,
     SaleNotActive,
     SaleNotFound,
@@ -28,6 +41,9 @@ from liveloop.commerce.errors import (
 )
 from liveloop.commerce.events import (
     EVENT_TYPES,
+    SALE_EVENT_TYPES,
+    FlashSaleEnded,
+    FlashSaleStarted,
     OrderCancelled,
     OrderCreated,
     OrderEventData,
@@ -53,16 +69,35 @@ from liveloop.commerce.service import get_product_infos
 from liveloop.commerce.stock import do_rebuild_counters
 
 __all__ = [
+    "COUPON_EVENT_TYPES",
     "EVENT_TYPES",
+    "SALE_EVENT_TYPES",
     "SIGNATURE_HEADER",
     "SIMULATED_LABEL",
     "BuyerRequired",
     "CommerceContext",
+    "CouponAlreadyUsed",
+    "CouponClaimed",
+    "CouponDisabled",
+    "CouponDropped",
+    "CouponExpired",
+    "CouponKind",
+    "CouponLimitReached",
+    "CouponNotApplicable",
+    "CouponNotFound",
+    "CouponRedeemed",
+    "CouponSoldOut",
+    "CouponState",
+    "CouponTerms",
+    "DropClosed",
+    "FlashSaleEnded",
     "FlashSaleInfo",
+    "FlashSaleStarted",
     "IdempotencyKeyInUse",
     "IdempotencyKeyReused",
     "IllegalOrderTransition",
     "IllegalSaleTransition",
+    "InvalidCoupon",
     "InvalidOrder",
     "InvalidSale",
     "OrderCancelled",
@@ -86,6 +121,7 @@ __all__ = [
     "Payments",
     "ProductInfo",
     "ProductNotFound",
+    "RoomNotFound",
     "SaleEnded",
     "SaleNotActive",
     "SaleNotFound",
@@ -94,6 +130,7 @@ __all__ = [
     "SimulatedPayments",
     "SoldOut",
     "commerce_runtime",
+    "discount_cents",
     "do_apply_payment_notice",
     "do_expire_orders",
     "do_place_order",

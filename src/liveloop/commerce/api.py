@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from pydantic import Field, HttpUrl
 
-from liveloop.commerce import api_buyer, api_orders, service
+from liveloop.commerce import api_buyer, api_coupons, api_orders, service
 from liveloop.commerce.stock import StockCache, StockTarget
 from liveloop.core.container import ContainerDep
 from liveloop.core.pagination import Page, next_cursor
@@ -111,6 +111,7 @@ async def archive_product(container: ContainerDep, principal: PrincipalDep, prod
     await service.do_archive_product(container.db, principal, product_id)
 
 
-# Flash sales, orders and payments ride on this router, so mounting it mounts all of commerce.
+# Flash sales, orders, payments and coupons ride on this router, so mounting it mounts all of commerce.
 router.include_router(api_orders.router)
 router.include_router(api_buyer.router)
+router.include_router(api_coupons.router)

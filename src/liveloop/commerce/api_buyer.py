@@ -24,9 +24,9 @@ from liveloop.commerce.payments import (
     get_payment_secrets,
 )
 from liveloop.commerce.runtime import make_commerce
-from liveloop.core.container import ContainerDep, get_container
+from liveloop.core.container import Container, ContainerDep
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, StrictModel
-from liveloop.shops import Viewer, get_viewer
+from liveloop.shops import Viewer, ViewerKeysDep, get_viewer
 
 log = structlog.get_logger(__name__)
 
@@ -42,8 +42,11 @@ _viewer_bearer = HTTPBearer(
 )
 
 
-def get_commerce(request: Request) -> CommerceContext:
+async def get_commerce(request: Request) -> CommerceContext:
     """The process's commerce context (``app.state.commerce``, set in the lifespan).
+
+    ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its thread
+    pool, a thread hop on every order request (measured: +0.1 ms CPU, +0.7 ms wall on 2 cores).
 
     Until the lifespan wires ``commerce_runtime``, a context is made on first use: orders work, but
     nothing rebuilds the counters on startup (grabs load them lazily) and nothing expires orders.
@@ -51,7 +54,8 @@ def get_commerce(request: Request) -> CommerceContext:
     ctx: CommerceContext | None = getattr(request.app.state, "commerce", None)
     if ctx is None:
         log.warning("commerce_runtime is not wired into the lifespan: no order sweeper runs")
-        ctx = request.app.state.commerce = make_commerce(get_container(request))
+        container: Container = request.app.state.container
+        ctx = request.app.state.commerce = make_commerce(container)
     return ctx
 
 
@@ -60,11 +64,12 @@ CommerceDep = Annotated[CommerceContext, Depends(get_commerce)]
 
 async def current_buyer(
     container: ContainerDep,
+    keys: ViewerKeysDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
 ) -> Viewer:
     if credentials is None or not credentials.credentials:
         raise BuyerRequired("send a viewer token as `Authorization: Bearer <token>`")
-    viewer = await get_viewer(container.db, credentials.credentials.strip())
+    viewer = await get_viewer(container.db, credentials.credentials.strip(), keys=keys)
     orders.check_buyer(viewer)
     return viewer
 
@@ -89,7 +94,9 @@ class OrderOut(OutModel):
     buyer_id: str
     quantity: int
     unit_price_cents: int
-    amount_cents: int = Field(description="Integer cents (分).")
+    amount_cents: int = Field(description="What the buyer pays, integer cents (分).")
+    discount_cents: int = Field(description="What a coupon took off the price.")
+    coupon_id: int | None
     state: OrderState
     cancel_reason: str | None
     reserved_until: datetime = Field(description="An unpaid order expires then and its units return.")
@@ -115,6 +122,9 @@ class BuyerOrderIn(StrictModel):
     flash_sale_id: Id | None = None
     quantity: Annotated[int, Field(ge=1, le=99)] = 1
     show_id: Id | None = Field(default=None, description="The show the buyer watches (attribution).")
+    coupon_id: Id | None = Field(
+        default=None, description="One of the buyer's coupons, to take off the price."
+    )
     idempotency_key: Key | None = Field(
         default=None, description="Or the `Idempotency-Key` header: a retry with it never orders twice."
     )
@@ -160,6 +170,7 @@ async def place_order(
         product_id=body.product_id,
         flash_sale_id=body.flash_sale_id,
         show_id=body.show_id,
+        coupon_id=body.coupon_id,
     )
     view = await orders.do_place_order(commerce, buyer, request)
     if view.replayed:

@@ -102,6 +102,7 @@ async def create_flash_sale(
         starts_in_seconds=body.starts_in_seconds,
         ends_at=body.ends_at,
         duration_seconds=body.duration_seconds,
+        events=container.events,
     )
     return sale_out(row)
 
@@ -131,14 +132,18 @@ async def read_flash_sale(container: ContainerDep, principal: PrincipalDep, sale
 @router.post("/flash-sales/{sale_id}/start", response_model=FlashSaleOut, tags=["flash sales"])
 async def start_flash_sale(container: ContainerDep, principal: PrincipalDep, sale_id: PathId) -> FlashSaleOut:
     """Open a scheduled sale now, skipping the rest of its countdown."""
-    row = await flash_sales.do_transition_sale(container.db, principal, sale_id, flash_sales.SaleAction.START)
+    start = flash_sales.SaleAction.START
+    row = await flash_sales.do_transition_sale(
+        container.db, principal, sale_id, start, events=container.events
+    )
     return sale_out(row)
 
 
 @router.post("/flash-sales/{sale_id}/end", response_model=FlashSaleOut, tags=["flash sales"])
 async def end_flash_sale(container: ContainerDep, principal: PrincipalDep, sale_id: PathId) -> FlashSaleOut:
     """Close a scheduled or running sale now; placed orders keep their units."""
-    row = await flash_sales.do_transition_sale(container.db, principal, sale_id, flash_sales.SaleAction.END)
+    end = flash_sales.SaleAction.END
+    row = await flash_sales.do_transition_sale(container.db, principal, sale_id, end, events=container.events)
     return sale_out(row)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from liveloop.commerce.coupon_cache import CouponCache
+from liveloop.commerce.group_commit import GroupCommit
+from liveloop.commerce.order_batch import write_payments, write_sale_wins
 from liveloop.commerce.payments import Payments
 from liveloop.commerce.stock import StockCache
 from liveloop.core.counters import Counters
@@ -33,6 +36,13 @@ class CommerceContext:
     payments: Payments
     policy: OrderPolicy = field(default_factory=OrderPolicy)
     stock: StockCache = field(init=False)
+    coupons: CouponCache = field(init=False)
+    #: The process's one writer of new orders (group commit).
+    orders: GroupCommit = field(init=False)
 
     def __post_init__(self) -> None:
         self.stock = StockCache(self.db, self.counters)
+        self.coupons = CouponCache(self.db, self.counters)
+        self.orders = GroupCommit(
+            self.db, group_writers={"sale": write_sale_wins, "payments": write_payments}
+        )

@@ -37,6 +37,8 @@ class OrderInfo:
     state: OrderState
     reserved_until: datetime
     created_at: datetime
+    discount_cents: int = 0  # what a coupon took off; amount_cents is what the buyer pays
+    coupon_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,3 +89,58 @@ class PaymentSignatureInvalid(Unauthenticated):
 
 class PaymentAmountMismatch(Conflict):
     code = "commerce.payment_amount_mismatch"
+
+
+class RoomNotFound(NotFound):
+    code = "commerce.room_not_found"
+
+
+# -- coupons (优惠券) ------------------------------------------------------------------------------
+
+
+class InvalidCoupon(InvalidInput):
+    """A template's or a drop's terms do not add up (a percent without a percent, ...)."""
+
+    code = "coupon.invalid"
+
+
+class CouponNotFound(NotFound):
+    """No such template, drop or coupon in this shop (or, for a coupon, of this buyer)."""
+
+    code = "coupon.not_found"
+
+
+class CouponDisabled(Conflict):
+    code = "coupon.disabled"
+
+
+class CouponSoldOut(Conflict):
+    """The drop's first N claimers (or the template's total quantity) are all served."""
+
+    code = "coupon.sold_out"
+
+
+class CouponLimitReached(Conflict):
+    """The buyer holds the template's per-user limit already, or one coupon of this drop."""
+
+    code = "coupon.limit_reached"
+
+
+class CouponExpired(Conflict):
+    code = "coupon.expired"
+
+
+class CouponNotApplicable(Conflict):
+    """The order does not qualify: below the threshold, another product, or not valid yet."""
+
+    code = "coupon.not_applicable"
+
+
+class CouponAlreadyUsed(Conflict):
+    code = "coupon.already_used"
+
+
+class DropClosed(Conflict):
+    """The drop's claim window is over (or its template was disabled)."""
+
+    code = "coupon.drop_closed"

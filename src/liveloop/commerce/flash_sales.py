@@ -6,6 +6,10 @@ early or end it early. Its stock is its own pool, apart from the product's regul
 Permissions: creating a sale is catalog work (``CATALOG_WRITE``: owner, operator); starting and ending
 one is show control (``SHOWS_CONTROL``: owner, operator, host), so the host can open it on air; reading
 is ``CATALOG_READ`` (every staff role).
+
+Events (after commit): ``flash_sale.started`` when a sale is created (its window, maybe a countdown)
+and again when staff open it early; ``flash_sale.ended`` when staff end it or, through
+:func:`do_end_due_sales` (the order sweeper), when its ``ends_at`` passes.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from liveloop.commerce.errors import (
     SaleNotFound,
     ShowNotFound,
 )
+from liveloop.commerce.events import FlashSaleEnded, FlashSaleStarted
 from liveloop.commerce.model import SaleState, effective_sale_state
 from liveloop.commerce.stock import StockTarget, load_target
-from liveloop.commerce.storage import FlashSaleRow, ProductRow, show_shop_id
+from liveloop.commerce.storage import FlashSaleRow, ProductRow, show_room_id, show_shop_id
 from liveloop.core.counters import Counters
 from liveloop.core.db import Database, utcnow
+from liveloop.core.events import Event, EventBus, make_event
 from liveloop.core.pagination import PageParams
 from liveloop.shops import Permission, Principal, check_permission
 
@@ -107,6 +113,27 @@ def check_window(
     return start, end
 
 
+async def _sale_event(
+    session: AsyncSession, row: FlashSaleRow, *, ended: bool, actor: str | None = None
+) -> Event:
+    """The sale's started (or ended) event, addressed to its show's room."""
+    payload: FlashSaleStarted | FlashSaleEnded
+    if ended:
+        payload = FlashSaleEnded(sale_id=row.id, product_id=row.product_id, sold=row.quantity_allocated)
+    else:
+        payload = FlashSaleStarted(
+            sale_id=row.id,
+            product_id=row.product_id,
+            price_cents=row.price_cents,
+            stock=row.stock,
+            per_user_limit=row.per_user_limit,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+        )
+    room_id = None if row.show_id is None else await show_room_id(session, row.show_id)
+    return make_event(payload, shop_id=row.shop_id, room_id=room_id, show_id=row.show_id, actor=actor)
+
+
 async def _sale_in_shop(session: AsyncSession, principal: Principal, sale_id: int) -> FlashSaleRow:
     row = await session.get(FlashSaleRow, sale_id, populate_existing=True)
     if row is None or row.shop_id != principal.shop_id:
@@ -128,8 +155,10 @@ async def do_create_flash_sale(
     starts_in_seconds: int | None = None,
     ends_at: datetime | None = None,
     duration_seconds: int | None = None,
+    events: EventBus | None = None,
 ) -> FlashSaleRow:
-    """Create the sale (see :func:`check_window`) and load its counters, so the first grab finds them warm."""
+    """Create the sale (see :func:`check_window`) and load its counters, so the first grab finds them
+    warm; emits ``flash_sale.started``."""
     check_permission(principal, Permission.CATALOG_WRITE)
     start, end = check_window(
         now=utcnow(),
@@ -154,9 +183,14 @@ async def do_create_flash_sale(
             starts_at=start,
             ends_at=end,
             state=SaleState.SCHEDULED.value,
+            quantity_allocated=0,
         )
         session.add(row)
+        await session.flush()
+        started = await _sale_event(session, row, ended=False, actor=f"staff:{principal.staff_id}")
     await load_target(db, counters, StockTarget(product_id, flash_sale_id=row.id), replace=True)
+    if events is not None:
+        events.emit(started)
     return row
 
 
@@ -192,9 +226,10 @@ async def get_flash_sale(db: Database, principal: Principal, sale_id: int) -> Fl
 
 
 async def do_transition_sale(
-    db: Database, principal: Principal, sale_id: int, action: SaleAction
+    db: Database, principal: Principal, sale_id: int, action: SaleAction, *, events: EventBus | None = None
 ) -> FlashSaleRow:
-    """Start a scheduled sale now (skipping its countdown), or end a scheduled or running one now.
+    """Start a scheduled sale now (skipping its countdown), or end a scheduled or running one now;
+    emits ``flash_sale.started`` or ``flash_sale.ended``.
 
     Orders already placed keep their units; unpaid ones still expire as usual.
     """
@@ -216,4 +251,30 @@ async def do_transition_sale(
             raise IllegalSaleTransition(
                 f"cannot {action.value} a flash sale that is {sale_state(row, now).value}"
             )
+        event = await _sale_event(
+            session, row, ended=action is SaleAction.END, actor=f"staff:{principal.staff_id}"
+        )
+    if events is not None:
+        events.emit(event)
     return row
+
+
+async def do_end_due_sales(
+    db: Database, *, now: datetime, events: EventBus | None = None
+) -> list[FlashSaleRow]:
+    """Mark the sales whose ``ends_at`` passed as ended (they already behave as ended) and emit
+    ``flash_sale.ended`` for each; a compare-and-set, so every sale ends once whatever runs it."""
+    async with db.transaction() as session:
+        ended = list(
+            await session.scalars(
+                update(FlashSaleRow)
+                .where(FlashSaleRow.state != SaleState.ENDED.value, FlashSaleRow.ends_at <= now)
+                .values(state=SaleState.ENDED.value, updated_at=now)
+                .returning(FlashSaleRow)
+                .execution_options(synchronize_session=False, populate_existing=True)
+            )
+        )
+        emitted = [await _sale_event(session, row, ended=True) for row in ended]
+    if events is not None:
+        events.emit_many(emitted)
+    return ended

@@ -6,7 +6,9 @@ transaction whose UPDATE matched moves the order. So a provider's repeated notic
 buyer's cancel racing each other resolve to exactly one transition. Leaving a holding state (cancel,
 expire, refund) gives the units back: ``quantity_allocated`` in the same transaction (the order row,
 then its sale or product row: the one lock order), the counters after commit. Events go out after
-commit.
+commit. An order's coupon (``commerce.coupon_redeem``) moves in the same transaction, locked last:
+released (usable again) when the order is cancelled or expires, redeemed when it is paid; a refund
+keeps it redeemed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from liveloop.commerce.context import CommerceContext
+from liveloop.commerce.coupon_redeem import redeem_coupon, release_coupon
 from liveloop.commerce.errors import (
     IllegalOrderTransition,
     OrderNotFound,
@@ -113,6 +116,7 @@ async def do_cancel_order(ctx: CommerceContext, viewer: Viewer, order_id: int) -
         if row is None:
             await _why_not(session, order_id, OrderAction.CANCEL, shop_id=viewer.shop_id, buyer=buyer)
         await _unallocate(session, row)
+        await release_coupon(session, row)
     info = to_info(row)
     await release_order_units(ctx.counters, info)
     ctx.events.emit(order_event(OrderCancelled, info, reason=CancelReason.BUYER.value))
@@ -210,16 +214,22 @@ async def _apply_notice(ctx: CommerceContext, notice: PaymentNotice) -> NoticeRe
     matches = (OrderRow.shop_id == notice.shop_id, OrderRow.amount_cents == notice.amount_cents)
     extra = {} if succeeded else {"cancel_reason": CancelReason.PAYMENT_FAILED}
     action = OrderAction.PAY if succeeded else OrderAction.CANCEL
+    now, redeemed = utcnow(), None
     async with ctx.db.transaction() as session:
-        row = await _move(session, notice.order_id, action, now=utcnow(), where=matches, **extra)
+        row = await _move(session, notice.order_id, action, now=now, where=matches, **extra)
         if row is None:
             return NoticeResult(await _is_repeat(session, notice), applied=False)
-        if not succeeded:
+        if succeeded:
+            redeemed = await redeem_coupon(session, row, now=now)
+        else:
             await _unallocate(session, row)
+            await release_coupon(session, row)
         await _record_notice(session, row, notice)
     info = to_info(row)
     if succeeded:
         ctx.events.emit(order_event(OrderPaid, info, provider=notice.provider))
+        if redeemed is not None:
+            ctx.events.emit(redeemed)
     else:
         await release_order_units(ctx.counters, info)
         ctx.events.emit(order_event(OrderCancelled, info, reason=CancelReason.PAYMENT_FAILED.value))
@@ -252,6 +262,7 @@ async def do_expire_orders(
             if row is None:
                 continue
             await _unallocate(session, row)
+            await release_coupon(session, row)
         info = to_info(row)
         await release_order_units(counters, info)
         if events is not None:

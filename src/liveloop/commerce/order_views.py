@@ -57,6 +57,8 @@ def to_info(row: OrderRow) -> OrderInfo:
         state=OrderState(row.state),
         reserved_until=row.reserved_until,
         created_at=row.created_at,
+        discount_cents=row.discount_cents,
+        coupon_id=row.coupon_id,
     )
 
 

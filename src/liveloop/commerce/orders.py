@@ -2,19 +2,35 @@
 
 The grab, in order: a retried idempotency key returns its order; the offer is checked (the sale is
 running, the product exists); the key is claimed in Counters so concurrent retries wait for one
-outcome; ``Counters.reserve`` refuses the crowd fast; then one SQL transaction writes the order in
-``created`` state with ``reserved_until``. If that transaction fails, the reservation is given back.
+outcome; ``Counters.reserve`` refuses the crowd fast; then the order is written in ``created`` state
+with ``reserved_until``, in a SAVEPOINT of the process's group commit (``commerce.group_commit``: the
+concurrent winners share one transaction). If that write fails, the reservation is given back.
 
 The SQL store guards itself: the transaction's first statement is a conditional UPDATE of the sale's
 (or product's) ``quantity_allocated`` that cannot pass ``stock``, and the buyer's units are summed
 under that row lock. So a cache that ran ahead of the truth (a rebuild racing other nodes) costs a
 refused write, never an oversold unit. Lock order, as in saleor: a new order locks only its sale or
 product row; every later transition (``commerce.lifecycle``) locks the order row, then that row.
+
+The fast refusal: once a flash sale is sold out, the crowd still asking is answered ``sold out``
+before any SQL read, when this process already read the sale (its shop, product and limit never
+change) and ``Counters.peek_reserve`` says sold out to a buyer who holds none of its units. Such a
+buyer has no order of this sale in ``created`` or ``paid`` state, so the answer is the one the full
+path would give, with documented differences, all refusals that change nothing: a retried key whose
+order of this sale was since cancelled, expired or refunded gets ``sold out`` instead of that order
+(replayed); a sale that also ended gets ``sold out`` instead of ``sale not running``; and ``sold
+out`` comes before the checks of the request's ``show_id`` and ``coupon_id``.
+The counters only refuse here; a grab they allow is still checked against the SQL truth.
+
+A coupon (``coupon_id``) is checked before the grab and again in that transaction, where the new
+order holds it (``commerce.coupon_redeem``, locked after the stock row): ``amount_cents`` is what the
+buyer pays, the price less the coupon's ``discount_cents``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from liveloop.commerce.context import CommerceContext
 from liveloop.commerce.contracts import OrderInfo
+from liveloop.commerce.coupon_redeem import check_coupon, hold_coupon
 from liveloop.commerce.errors import (
     BuyerRequired,
     IdempotencyKeyInUse,
@@ -38,6 +55,7 @@ from liveloop.commerce.errors import (
 from liveloop.commerce.events import OrderCreated, order_event
 from liveloop.commerce.flash_sales import check_sale_running, check_show
 from liveloop.commerce.model import HOLDING_STATES, OrderState, SaleState
+from liveloop.commerce.order_batch import NewPayment, SaleWin
 from liveloop.commerce.order_views import OrderView, PaymentView, get_payment_view, intent_view, to_info
 from liveloop.commerce.stock import StockTarget
 from liveloop.commerce.storage import FlashSaleRow, OrderRow, PaymentRow, ProductRow
@@ -58,6 +76,7 @@ class OrderRequest:
     product_id: int | None = None
     flash_sale_id: int | None = None
     show_id: int | None = None
+    coupon_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +99,9 @@ def check_request(request: OrderRequest) -> None:
         raise InvalidOrder("quantity must be at least 1")
 
 
-async def _offer(session: AsyncSession, shop_id: int, request: OrderRequest, now: datetime) -> _Offer:
+async def _offer(
+    session: AsyncSession, shop_id: int, request: OrderRequest, now: datetime, *, buyer: str
+) -> _Offer:
     show_id = request.show_id
     if request.flash_sale_id is not None:
         sale = await session.get(FlashSaleRow, request.flash_sale_id)
@@ -91,13 +112,25 @@ async def _offer(session: AsyncSession, shop_id: int, request: OrderRequest, now
             raise OverLimit(f"at most {sale.per_user_limit} per buyer in this sale")
         target = StockTarget(sale.product_id, flash_sale_id=sale.id, limit=sale.per_user_limit)
         show_id = sale.show_id if sale.show_id is not None else show_id
+        price = sale.price_cents
     else:
         product = await session.get(ProductRow, request.product_id)
         if product is None or product.shop_id != shop_id or product.archived:
             raise ProductNotFound(f"product {request.product_id} not found")
         target = StockTarget(product.id)
+        price = product.price_cents
     if show_id is not None and show_id == request.show_id:  # the buyer's word: check it
         await check_show(session, shop_id, show_id)
+    if request.coupon_id is not None:  # refuse a bad coupon before the grab takes a unit
+        await check_coupon(
+            session,
+            request.coupon_id,
+            shop_id=shop_id,
+            buyer=buyer,
+            product_id=target.product_id,
+            amount_cents=price * request.quantity,
+            now=now,
+        )
     return _Offer(target=target, show_id=show_id)
 
 
@@ -111,11 +144,11 @@ async def _by_key(db: Database, *, shop_id: int, buyer: str, key: str) -> OrderR
 
 
 def _check_same_request(row: OrderRow, request: OrderRequest) -> None:
-    asked = (request.product_id, request.flash_sale_id, request.quantity)
+    asked = (request.product_id, request.flash_sale_id, request.quantity, request.coupon_id)
     if request.flash_sale_id is not None:
-        placed: tuple[int | None, int | None, int] = (None, row.flash_sale_id, row.quantity)
+        placed: tuple[int | None, ...] = (None, row.flash_sale_id, row.quantity, row.coupon_id)
     else:
-        placed = (row.product_id, row.flash_sale_id, row.quantity)
+        placed = (row.product_id, row.flash_sale_id, row.quantity, row.coupon_id)
     if asked != placed:
         raise IdempotencyKeyReused("this idempotency key already placed a different order")
 
@@ -191,6 +224,17 @@ async def _insert(
         )
     else:
         price = await _allocate_product(session, target.product_id, shop_id=shop_id, quantity=quantity)
+    discount = 0
+    if request.coupon_id is not None:  # checked again under the lock: the price may have changed
+        discount = await check_coupon(
+            session,
+            request.coupon_id,
+            shop_id=shop_id,
+            buyer=buyer,
+            product_id=target.product_id,
+            amount_cents=price * quantity,
+            now=now,
+        )
     order = OrderRow(
         shop_id=shop_id,
         show_id=offer.show_id,
@@ -199,7 +243,9 @@ async def _insert(
         buyer_id=buyer,
         quantity=quantity,
         unit_price_cents=price,
-        amount_cents=price * quantity,
+        amount_cents=price * quantity - discount,
+        discount_cents=discount,
+        coupon_id=request.coupon_id,
         state=OrderState.CREATED.value,
         idempotency_key=request.idempotency_key,
         reserved_until=now + hold,
@@ -207,6 +253,8 @@ async def _insert(
     )
     session.add(order)
     await session.flush()
+    if request.coupon_id is not None:
+        await hold_coupon(session, request.coupon_id, order_id=order.id, discount=discount, now=now)
     return order
 
 
@@ -238,10 +286,15 @@ async def do_place_order(ctx: CommerceContext, viewer: Viewer, request: OrderReq
     buyer = check_buyer(viewer)
     check_request(request)
     shop_id, key = viewer.shop_id, request.idempotency_key
+    if request.flash_sale_id is not None and await ctx.stock.sold_out_for(
+        request.flash_sale_id, shop_id=shop_id, buyer=buyer, quantity=request.quantity
+    ):
+        raise SoldOut("sold out")  # the crowd after the last unit: no SQL read (see the docstring)
     existing = await _by_key(ctx.db, shop_id=shop_id, buyer=buyer, key=key)
     if existing is None:
         async with ctx.db.read() as session:
-            offer = await _offer(session, shop_id, request, utcnow())
+            offer = await _offer(session, shop_id, request, utcnow(), buyer=buyer)
+        ctx.stock.remember_sale(shop_id, offer.target)
         existing = await _claim_or_replay(ctx, shop_id=shop_id, buyer=buyer, request=request)
     if existing is not None:
         _check_same_request(existing, request)
@@ -272,15 +325,31 @@ async def _grab(
     if reserved.status is not ReserveStatus.ALLOWED:
         raise SoldOut("sold out")
     hold = timedelta(seconds=ctx.policy.reservation_seconds)
-    try:
-        async with ctx.db.transaction() as session:
-            return await _insert(session, offer, shop_id=shop_id, buyer=buyer, request=request, hold=hold)
-    except (SoldOut, OverLimit):
-        await ctx.stock.invalidate(target)  # the cache ran ahead of the truth: reload it
-        raise
-    except BaseException:
-        await ctx.stock.release(target, buyer, quantity)
-        raise
+
+    async def write(session: AsyncSession) -> OrderRow:
+        return await _insert(session, offer, shop_id=shop_id, buyer=buyer, request=request, hold=hold)
+
+    async def undo(error: BaseException) -> None:  # run by the writer, whether or not we still wait
+        if isinstance(error, (SoldOut, OverLimit)):
+            await ctx.stock.invalidate(target)  # the cache ran ahead of the truth: reload it
+        else:
+            await ctx.stock.release(target, buyer, quantity)
+
+    lock_key = (target.flash_sale_id or 0, target.product_id)  # a sale row, else a product row
+    if target.flash_sale_id is None or request.coupon_id is not None:
+        return await ctx.orders.run(write, lock_key=lock_key, undo=undo)
+    win = SaleWin(  # with other winners of this sale, written set-based (commerce.order_batch)
+        sale_id=target.flash_sale_id,
+        shop_id=shop_id,
+        product_id=target.product_id,
+        show_id=offer.show_id,
+        buyer=buyer,
+        quantity=quantity,
+        idempotency_key=request.idempotency_key,
+        hold=hold,
+    )
+    group = ("sale", target.flash_sale_id)
+    return await ctx.orders.run(write, lock_key=lock_key, undo=undo, group=group, payload=win)
 
 
 async def _start_payment(ctx: CommerceContext, order: OrderInfo) -> PaymentView | None:
@@ -290,17 +359,30 @@ async def _start_payment(ctx: CommerceContext, order: OrderInfo) -> PaymentView 
     except Exception:
         log.exception("payment provider failed; the order will expire unpaid", order_id=order.id)
         return None
-    try:
-        async with ctx.db.transaction() as session:
-            session.add(
-                PaymentRow(
-                    shop_id=order.shop_id,
-                    order_id=order.id,
-                    provider=intent.provider,
-                    provider_ref=intent.provider_ref,
-                    amount_cents=intent.amount_cents,
-                )
+
+    payment = NewPayment(
+        shop_id=order.shop_id,
+        order_id=order.id,
+        provider=intent.provider,
+        provider_ref=intent.provider_ref,
+        amount_cents=intent.amount_cents,
+    )
+
+    async def record(session: AsyncSession) -> bool:
+        session.add(
+            PaymentRow(
+                shop_id=payment.shop_id,
+                order_id=payment.order_id,
+                provider=payment.provider,
+                provider_ref=payment.provider_ref,
+                amount_cents=payment.amount_cents,
             )
-    except IntegrityError:
-        pass  # the provider's notice was faster and recorded the payment already
+        )
+        await session.flush()
+        return True
+
+    # Through the group commit too: a sale's winners record their payments together. An
+    # IntegrityError: the provider's notice was faster and recorded the payment already.
+    with contextlib.suppress(IntegrityError):
+        await ctx.orders.run(record, lock_key=(0, 0), group=("payments",), payload=payment)
     return intent_view(intent)

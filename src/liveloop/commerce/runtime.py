@@ -1,4 +1,5 @@
-"""Commerce in the app's lifespan: rebuild the counters, sweep expired orders, run the payment provider.
+"""Commerce in the app's lifespan: rebuild the counters, sweep expired orders (and end flash sales
+whose time is up), run the payment provider.
 
 Wire it inside ``bootstrap.build_container``::
 
@@ -17,6 +18,8 @@ from functools import partial
 import structlog
 
 from liveloop.commerce.context import CommerceContext, OrderPolicy
+from liveloop.commerce.coupon_cache import do_rebuild_coupon_counters
+from liveloop.commerce.flash_sales import do_end_due_sales
 from liveloop.commerce.lifecycle import do_apply_payment_notice, do_expire_orders
 from liveloop.commerce.payments import Payments, SimulatedPayments
 from liveloop.commerce.stock import do_rebuild_counters
@@ -45,10 +48,11 @@ def make_commerce(
 
 
 class OrderSweeper:
-    """Expires unpaid orders past ``reserved_until`` every ``interval`` seconds, until stopped.
+    """Expires unpaid orders past ``reserved_until`` every ``interval`` seconds, until stopped, and
+    marks flash sales past ``ends_at`` ended (emitting ``flash_sale.ended``).
 
     Safe on every node at once: each expiry is a compare-and-set, so two sweepers never expire (nor
-    release) one order twice.
+    release) one order twice, nor end one sale twice.
     """
 
     def __init__(self, ctx: CommerceContext, *, interval: float) -> None:
@@ -63,7 +67,9 @@ class OrderSweeper:
 
     async def sweep_once(self) -> int:
         ctx = self._ctx
-        expired = await do_expire_orders(ctx.db, ctx.counters, now=utcnow(), events=ctx.events)
+        now = utcnow()
+        await do_end_due_sales(ctx.db, now=now, events=ctx.events)
+        expired = await do_expire_orders(ctx.db, ctx.counters, now=now, events=ctx.events)
         return len(expired)
 
     async def _run(self) -> None:
@@ -89,9 +95,10 @@ class OrderSweeper:
 async def commerce_runtime(
     container: Container, *, policy: OrderPolicy | None = None, payments: Payments | None = None
 ) -> AsyncIterator[CommerceContext]:
-    """Rebuild stock counters from SQL, then sweep expired orders until the app stops."""
+    """Rebuild stock and coupon counters from SQL, then sweep expired orders until the app stops."""
     ctx = make_commerce(container, policy=policy, payments=payments)
     await do_rebuild_counters(ctx.db, ctx.counters)
+    await do_rebuild_coupon_counters(ctx.db, ctx.counters)
     sweeper = None
     if ctx.policy.sweep_interval_seconds is not None:
         sweeper = OrderSweeper(ctx, interval=ctx.policy.sweep_interval_seconds)
@@ -101,4 +108,5 @@ async def commerce_runtime(
     finally:
         if sweeper is not None:
             await sweeper.stop()
+        await ctx.orders.close()  # the orders already queued are written
         await ctx.payments.close()

@@ -34,6 +34,8 @@ log = structlog.get_logger(__name__)
 PRODUCT_TTL_SECONDS = 600.0
 #: Sale counters outlive the sale's end by this much (late releases still find them).
 SALE_GRACE = timedelta(hours=1)
+#: Flash sales whose facts a process remembers for the fast refusal (then it starts over).
+MAX_KNOWN_SALES = 10_000
 _HOLDING = [state.value for state in HOLDING_STATES]
 
 
@@ -116,11 +118,38 @@ async def load_target(db: Database, counters: Counters, target: StockTarget, *, 
 
 @dataclass(eq=False)
 class StockCache:
-    """Reserve and release units in Counters, loading absent counters once per process at a time."""
+    """Reserve and release units in Counters, loading absent counters once per process at a time.
+
+    It also remembers, per flash sale, what never changes once the sale exists (its shop, product and
+    per-user limit), so :meth:`sold_out_for` can refuse the crowd of a sold-out sale with one
+    Counters read and no SQL.
+    """
 
     db: Database
     counters: Counters
     _loading: dict[str, asyncio.Future[bool]] = field(default_factory=dict, repr=False)
+    _sales: dict[int, tuple[int, StockTarget]] = field(default_factory=dict, repr=False)
+
+    def remember_sale(self, shop_id: int, target: StockTarget) -> None:
+        """Note a flash sale's immutable facts (read from SQL by a grab) for :meth:`sold_out_for`."""
+        if target.flash_sale_id is None:
+            return
+        if len(self._sales) >= MAX_KNOWN_SALES and target.flash_sale_id not in self._sales:
+            self._sales.clear()  # bounded; the next grab of each live sale notes it again
+        self._sales[target.flash_sale_id] = (shop_id, target)
+
+    async def sold_out_for(self, sale_id: int, *, shop_id: int, buyer: str, quantity: int) -> bool:
+        """True iff the sale is known here, is the shop's, and its counters say sold out to a buyer
+        who holds none of its units: then no grab could win and no order of this buyer in this sale
+        is held, so "sold out" is the answer without SQL. False means "ask the full path"."""
+        known = self._sales.get(sale_id)
+        if known is None or known[0] != shop_id or quantity > (known[1].limit or quantity):
+            return False
+        target = known[1]
+        peeked = await self.counters.peek_reserve(
+            target.stock_key, target.taken_key, buyer, quantity=quantity, limit=target.limit
+        )
+        return peeked.status is ReserveStatus.SOLD_OUT and peeked.taken == 0
 
     async def reserve(self, target: StockTarget, buyer: str, quantity: int) -> ReserveResult:
         for _ in range(3):

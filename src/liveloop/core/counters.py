@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -67,8 +67,9 @@ class Counters(abc.ABC):
 
     Every method is atomic: concurrent callers (tasks, or nodes sharing one Redis) never observe or
     produce a torn update, and each call is one round trip. Values are ints; an absent key reads as
-    0 or empty. Each key holds one kind of value (counter, member set, distinct set, rate bucket or
-    presence set); using a key with two kinds is a programming error and adapters raise.
+    0 or empty. Each key holds one kind of value (counter, member set, distinct set, rate bucket,
+    presence set, or integer hash: :meth:`hincr_many` fields, also :meth:`reserve`'s per-member units);
+    using a key with two kinds is a programming error and adapters raise.
     Time-to-live values are in seconds, must be positive and are kept to millisecond precision; an
     expired key behaves exactly like an absent one.
     """
@@ -141,6 +142,45 @@ class Counters(abc.ABC):
         """The approximate number of distinct members added (see :meth:`add_distinct`), 0 when absent."""
 
     @abc.abstractmethod
+    async def add_distinct_many(
+        self, members: Mapping[str, Collection[str]], *, ttl_seconds: float | None = None
+    ) -> None:
+        """:meth:`add_distinct` for several keys (key -> members) as one atomic step, one round trip.
+
+        ``ttl_seconds`` is applied to each key this call creates; later calls never extend it. Keys
+        with no members are left alone (not created).
+        """
+
+    @abc.abstractmethod
+    async def count_distinct_many(self, keys: Sequence[str]) -> list[int]:
+        """:meth:`count_distinct` of each key, in order, read at one instant."""
+
+    @abc.abstractmethod
+    async def hincr_many(
+        self, key: str, amounts: Mapping[str, int], *, ttl_seconds: float | None = None
+    ) -> list[int]:
+        """Add each amount (may be 0 or negative) to its field of the integer hash at ``key``, as one
+        atomic step; return the fields' new values in the order of ``amounts``.
+
+        An absent field counts as 0. ``ttl_seconds`` is applied only when this call creates the hash.
+        An empty ``amounts`` changes nothing (and creates nothing).
+        """
+
+    @abc.abstractmethod
+    async def hmax_many(
+        self, key: str, values: Mapping[str, int], *, ttl_seconds: float | None = None
+    ) -> None:
+        """Raise each field of the integer hash at ``key`` to its value when the value is greater, as
+        one atomic step: ``field = max(field, value)``; an absent field takes the value (even a
+        negative one). Concurrent callers never lose the larger value. ``ttl_seconds`` as in
+        :meth:`hincr_many`. Values must be within +-2**53 (exact in every adapter).
+        """
+
+    @abc.abstractmethod
+    async def hget_all(self, key: str) -> dict[str, int]:
+        """Every field of the integer hash at ``key`` (empty when absent), read at one instant."""
+
+    @abc.abstractmethod
     async def rate_limit(
         self, key: str, *, rate_per_second: float, burst: int, cost: int = 1
     ) -> RateDecision:
@@ -173,6 +213,10 @@ class Counters(abc.ABC):
         """The number of members whose expiry has not passed; expired members are not counted."""
 
     @abc.abstractmethod
+    async def is_present(self, key: str, member: str) -> bool:
+        """True iff ``member`` has an entry whose expiry has not passed (as :meth:`count_presence` counts)."""
+
+    @abc.abstractmethod
     async def sweep_presence(self, key: str) -> list[str]:
         """Remove and return the members whose expiry has passed, each exactly once across callers.
 
@@ -193,6 +237,16 @@ class Counters(abc.ABC):
         Concurrent callers (tasks, or nodes sharing one Redis) can never drive the stock below 0 nor a
         member above ``limit``. ``taken_key=None`` (with ``limit=None``) keeps no per-member units.
         Requires ``quantity >= 1`` and ``limit >= 1`` when given. Ttls set by :meth:`load_stock` are kept.
+        """
+
+    @abc.abstractmethod
+    async def peek_reserve(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
+    ) -> ReserveResult:
+        """What :meth:`reserve` would answer now with these arguments, read at one instant, changing
+        nothing (``ALLOWED`` then means only "was possible"). The fast refusal of a crowd: a caller
+        that must not take a unit yet (an idempotent retry may be a replay) learns "sold out" for one
+        read. Same arguments and checks as :meth:`reserve`.
         """
 
     @abc.abstractmethod

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import NoneType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import orjson
 
@@ -30,9 +30,12 @@ __all__ = [
     "EventStoreError",
     "EventStoreLocked",
     "ExportFormat",
+    "SqlDialect",
 ]
 
 ExportFormat = Literal["parquet", "csv"]
+#: The SQL dialect :meth:`EventStore.query` speaks.
+SqlDialect = Literal["duckdb", "postgresql"]
 
 #: The ``events`` table, in this order:
 #:
@@ -101,6 +104,10 @@ class EventStore(abc.ABC):
     Concurrency: one writer per DuckDB file (the process that opened it); any number of
     processes may append to PostgreSQL.
     """
+
+    #: The dialect of :meth:`query`: readers that write SQL (the post-live review) adapt the few
+    #: places where DuckDB and PostgreSQL differ (timestamp parameter types) by this name.
+    dialect: ClassVar[SqlDialect]
 
     @abc.abstractmethod
     async def open(self) -> None:

@@ -162,6 +162,7 @@ from liveloop.interactions.redpacket import (
 )
 from liveloop.interactions.redpacket_grab import do_grab, do_rebuild_red_packets, do_sweep_red_packets
 from liveloop.interactions.redpacket_split import split_red_packet
+from liveloop.interactions.room_tools import RoomTools, get_room_tools
 from liveloop.interactions.rules import (
     WordsChanged,
     do_add_words,
@@ -263,6 +264,7 @@ __all__ = [
     "RedPacketSent",
     "RedPacketState",
     "RoomModeration",
+    "RoomTools",
     "ShareChannel",
     "ShareMade",
     "SignInRequired",
@@ -332,6 +334,7 @@ __all__ = [
     "get_red_packet",
     "get_red_packets",
     "get_room_moderation",
+    "get_room_tools",
     "get_tally",
     "get_words",
     "like_event",

@@ -183,6 +183,19 @@ async def get_lotteries(
         return [lottery_of(r) for r in rows]
 
 
+async def get_active_lottery(ctx: InteractionsContext, *, shop_id: int, room_id: int) -> Lottery | None:
+    """The room's lottery that is open or being drawn, if any, for a room snapshot (no principal: the
+    room is public; RoomNotFound unless it is the shop's)."""
+    async with ctx.db.read() as session:
+        await _room_in_shop(session, shop_id, room_id)
+        row = await session.scalar(
+            select(LotteryRow).where(LotteryRow.room_id == room_id, LotteryRow.state.in_(ACTIVE_STATES))
+        )
+        if row is None:
+            return None
+        return lottery_of(row, await count_entries(session, row.id))
+
+
 async def get_lottery_proof(ctx: InteractionsContext, principal: Principal, lottery_id: int) -> LotteryProof:
     """What anyone needs to recompute the winners (LotteryNotDrawn before the draw)."""
     check_permission(principal, Permission.SHOWS_READ)

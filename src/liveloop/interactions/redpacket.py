@@ -39,6 +39,7 @@ DEFAULT_EXPIRES_SECONDS = 300
 MIN_EXPIRES_SECONDS, MAX_EXPIRES_SECONDS = 10, 24 * 3600
 MAX_DELAY_SECONDS = 3600
 MAX_LISTED_SHARES = 1000
+MAX_OPEN_LISTED = 20  # a room snapshot shows at most this many open packets
 KEY_GRACE_SECONDS = 3600.0  # counters outlive the packet by this much, then expire on their own
 
 
@@ -240,6 +241,28 @@ async def get_red_packets(
                 .where(RedPacketRow.room_id == room_id, RedPacketRow.id > page.after_id)
                 .order_by(RedPacketRow.id)
                 .limit(page.limit + 1)
+            )
+        )
+        totals = await _grab_totals(session, [r.id for r in rows])
+    return [_packet(r, totals.get(r.id, (0, 0))) for r in rows]
+
+
+async def get_open_red_packets(ctx: InteractionsContext, *, shop_id: int, room_id: int) -> list[RedPacket]:
+    """The room's packets that can still be grabbed (open, not expired), oldest first, for a room
+    snapshot (no principal: the room is public; RoomNotFound unless it is the shop's)."""
+    now = wall_now(ctx)
+    async with ctx.db.read() as session:
+        await _room_in_shop(session, shop_id, room_id)
+        rows = list(
+            await session.scalars(
+                select(RedPacketRow)
+                .where(
+                    RedPacketRow.room_id == room_id,
+                    RedPacketRow.state == RedPacketState.OPEN.value,
+                    RedPacketRow.expires_at > now,
+                )
+                .order_by(RedPacketRow.id)
+                .limit(MAX_OPEN_LISTED)
             )
         )
         totals = await _grab_totals(session, [r.id for r in rows])

@@ -84,8 +84,13 @@ class TickBatch:
         return self._pinned
 
     def counts(self) -> dict[str, int]:
-        """Every counter's latest value, sent or not."""
-        return {**self._sent_counts, **self._count_updates}
+        """The counters as the last tick sent them: what a joining peer starts from.
+
+        Not the pending values: a value set and then set back before the tick is never sent (the
+        tick sees no change), so a peer that had been handed the pending value would keep it. The
+        next tick, which the joining peer receives, brings whatever changed since.
+        """
+        return dict(self._sent_counts)
 
     def add(self, item: StreamItem) -> bool:
         """Queue ``item``; False when it is ignored as stale (at or below the stream position)."""

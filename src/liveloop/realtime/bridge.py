@@ -12,10 +12,12 @@ from typing import Any
 
 import structlog
 
+from liveloop.core.db import Database
 from liveloop.core.events import Event
 from liveloop.realtime.node import RealtimeNode
 from liveloop.realtime.protocol import CloseCode
 from liveloop.realtime.stream import Lane
+from liveloop.rooms import get_show_windows
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +39,10 @@ _COPIED: dict[str, tuple[str, tuple[str, ...]]] = {
     "poll.opened": ("poll_opened", ("poll_id", "kind", "question", "options", "closes_at")),
     "poll.closed": ("poll_closed", ("poll_id", "question", "options", "result")),
     "lineup.reordered": ("lineup_reordered", ("show_id", "product_ids")),
+    "showcase.explaining": (
+        "explaining",
+        ("show_id", "product_id", "previous_product_id", "name", "price_cents", "image_url"),
+    ),
     "question.answered": ("question_answered", ("question_id", "nickname", "text", "answer")),
     "question.pinned": ("question_pinned", ("question_id", "nickname", "text", "votes")),
     "question.unpinned": ("question_unpinned", ("question_id",)),
@@ -44,6 +50,27 @@ _COPIED: dict[str, tuple[str, tuple[str, ...]]] = {
     "cohost.ended": ("cohost_left", ("request_id", "nickname")),
     # "Someone just bought X": no buyer identity goes to the room.
     "order.paid": ("order_paid", ("product_id", "flash_sale_id", "quantity")),
+    "coupon.dropped": (
+        "coupon_dropped",
+        (
+            "drop_id",
+            "template_id",
+            "name",
+            "kind",
+            "quantity",
+            "expires_at",
+            "amount_off_cents",
+            "percent",
+            "max_discount_cents",
+            "threshold_cents",
+            "product_id",
+        ),
+    ),
+    "flash_sale.started": (
+        "flash_sale_started",
+        ("sale_id", "product_id", "price_cents", "stock", "per_user_limit", "starts_at", "ends_at"),
+    ),
+    "flash_sale.ended": ("flash_sale_ended", ("sale_id", "product_id", "sold")),
 }
 
 
@@ -74,17 +101,37 @@ _DISCONNECTS = {
 
 
 class RoomBridge:
-    def __init__(self, node: RealtimeNode) -> None:
+    """Forwards events to their room. Events that name only a show (orders: commerce sits below
+    rooms and does not know them) reach the show's room, looked up once per show and kept."""
+
+    def __init__(self, node: RealtimeNode, db: Database | None = None) -> None:
         self.node = node
+        self.db = db
+        self._show_rooms: dict[int, int] = {}
 
     async def __call__(self, events: Sequence[Event]) -> None:
+        unknown = {
+            e.show_id
+            for e in events
+            if e.room_id is None and e.show_id is not None and e.show_id not in self._show_rooms
+        }
+        if unknown and self.db is not None:
+            try:
+                windows = await get_show_windows(self.db, unknown)
+            except Exception:
+                log.exception("could not look up the rooms of shows", shows=sorted(unknown))
+            else:
+                self._show_rooms.update({show_id: w.room_id for show_id, w in windows.items()})
         for event in events:
-            if event.room_id is None:
+            room_id = event.room_id
+            if room_id is None and event.show_id is not None:
+                room_id = self._show_rooms.get(event.show_id)
+            if room_id is None:
                 continue
             try:
-                await self._forward(event, event.room_id)
+                await self._forward(event, room_id)
             except Exception:
-                log.exception("could not forward event to the room", type=event.type, room_id=event.room_id)
+                log.exception("could not forward event to the room", type=event.type, room_id=room_id)
 
     async def _forward(self, event: Event, room_id: int) -> None:
         item = _item(event)

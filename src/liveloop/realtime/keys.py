@@ -60,3 +60,7 @@ class ScopeKeys:
 
     def viewer_watch_seconds(self, viewer_id: str) -> str:
         return f"{self.scope}:watch:{viewer_id}"
+
+    def viewer_session_start(self, viewer_id: str) -> str:
+        """Wall-clock milliseconds at which the viewer's open session began (absent when none)."""
+        return f"{self.scope}:since:{viewer_id}"

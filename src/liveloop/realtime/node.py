@@ -46,7 +46,7 @@ class NodeConfig:
     max_strikes: int = 50
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     """One socket of one viewer in one room on this node."""
 
@@ -67,7 +67,8 @@ class LocalRoom:
     show_id: int | None
     hub: RoomHub
     hub_task: asyncio.Task[None]
-    connections: dict[str, set[Connection]] = field(default_factory=dict)
+    #: viewer -> their sockets here (a tuple: almost always one, and a set would cost 216 bytes)
+    connections: dict[str, tuple[Connection, ...]] = field(default_factory=dict)
     sessions: dict[str, float] = field(default_factory=dict)  # viewer -> session start (wall clock)
     like_delta: int = 0
     entered: list[dict[str, Any]] = field(default_factory=list)
@@ -175,7 +176,7 @@ class RealtimeNode:
     ) -> bool:
         """Attach the socket (writing its snapshot or resume frame); True when it resumed."""
         room.empty_since = None
-        room.connections.setdefault(conn.viewer_id, set()).add(conn)
+        room.connections[conn.viewer_id] = (*room.connections.get(conn.viewer_id, ()), conn)
         resumed = room.hub.attach(conn.peer, epoch=epoch, offset=offset)
         if conn.counted:
             await self._arrive(room, conn, guest=guest, source=source)
@@ -190,6 +191,11 @@ class RealtimeNode:
         if not new_session:
             return  # a reconnect within the presence window continues the same session
         keys = room.keys
+        await self.counters.set(
+            keys.viewer_session_start(conn.viewer_id),
+            int(room.sessions[conn.viewer_id] * 1000),
+            ttl_seconds=2 * 86400,
+        )
         await self.counters.incr(keys.pv)
         await self.counters.add_distinct(keys.uv, conn.viewer_id)
         room.entered.append({"viewer_id": conn.viewer_id, "nickname": conn.nickname})
@@ -198,10 +204,12 @@ class RealtimeNode:
 
     async def leave(self, room: LocalRoom, conn: Connection, *, reason: str = "closed") -> None:
         room.hub.detach(conn.peer)
-        conns = room.connections.get(conn.viewer_id)
-        if conns is not None:
-            conns.discard(conn)
-            if not conns:
+        conns = room.connections.get(conn.viewer_id, ())
+        if conn in conns:
+            rest = tuple(other for other in conns if other is not conn)
+            if rest:
+                room.connections[conn.viewer_id] = rest
+            else:
                 del room.connections[conn.viewer_id]
                 if conn.counted:
                     await self._depart(room, conn.viewer_id, reason=reason, remove=True)
@@ -214,6 +222,7 @@ class RealtimeNode:
         started = room.sessions.pop(viewer_id, None)
         seconds = max(0.0, self._wall() - started) if started is not None else 0.0
         keys = room.keys
+        await self.counters.delete(keys.viewer_session_start(viewer_id))
         if seconds:
             await self.counters.incr(keys.watch_seconds, round(seconds))
             await self.counters.incr(

@@ -13,9 +13,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from liveloop.realtime.protocol_tools import (
+    AckResult,
+    AskIn,
+    BuyIn,
+    EnterLotteryIn,
+    GrabIn,
+    Ref,
+    SeatCancelIn,
+    SeatRequestIn,
+    UpvoteIn,
+    VoteIn,
+)
+
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 4096
-Ref = Annotated[str, Field(max_length=64, description="Echoed back in the ack or error for this frame.")]
 
 
 class CloseCode(IntEnum):
@@ -84,8 +96,35 @@ class ModerateIn(_Frame):
     ref: Ref | None = None
 
 
+class ProductIn(_Frame):
+    """What the viewer did with a product of the live show's line-up: saw it (exposure; only the first
+    per viewer and show counts), tapped it (click) or added it to the cart (add_to_cart)."""
+
+    type: Literal["product"]
+    kind: Literal["exposure", "click", "add_to_cart"]
+    product_id: Annotated[int, Field(ge=1, le=2**53)]
+    surface: Literal["card", "bag", "pinned"]
+    quantity: Annotated[int, Field(ge=1, le=99, description="add_to_cart: units added.")] = 1
+    ref: Ref | None = None
+
+
 ClientFrame = Annotated[
-    CommentIn | LikeIn | ShareIn | FollowIn | PingIn | HostMessageIn | ModerateIn,
+    CommentIn
+    | LikeIn
+    | ShareIn
+    | FollowIn
+    | PingIn
+    | HostMessageIn
+    | ModerateIn
+    | ProductIn
+    | VoteIn
+    | GrabIn
+    | EnterLotteryIn
+    | AskIn
+    | UpvoteIn
+    | SeatRequestIn
+    | SeatCancelIn
+    | BuyIn,
     Field(discriminator="type"),
 ]
 CLIENT_FRAME: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
@@ -99,6 +138,14 @@ class ViewerOut(BaseModel):
     role: str | None = Field(description="Staff role, or null for a viewer.")
 
 
+class ExplainingOut(BaseModel):
+    show_id: int
+    product_id: int
+    name: str
+    price_cents: int
+    image_url: str | None
+
+
 class HelloOut(BaseModel):
     """First frame after connecting; a snapshot or resume frame follows."""
 
@@ -107,11 +154,13 @@ class HelloOut(BaseModel):
     room_id: int
     show_id: int | None
     viewer: ViewerOut
+    explaining: ExplainingOut | None = Field(default=None, description="The product explained now (讲解中).")
 
 
 class ItemOut(BaseModel):
-    """An item of the room stream. ``data.type`` is comment, host_message, comment_deleted,
-    pinned, unpinned, show_started, show_ended (more as tools land)."""
+    """An item of the room stream. ``data.type`` is comment, host_message, comment_deleted, pinned,
+    unpinned, show_started, show_ended, or a live tool's item (poll_opened, poll_tally, poll_closed,
+    red_packet, red_packet_grabbed, lottery_opened, lottery_drawn, ...: see docs/protocol.md)."""
 
     offset: int
     lane: Literal["priority", "comment"]
@@ -158,6 +207,9 @@ class AckOut(BaseModel):
     type: Literal["ack"]
     ref: str | None
     offset: int | None = Field(default=None, description="Where the comment landed in the stream.")
+    result: AckResult | None = Field(
+        default=None, description="What a live-tool frame did (see docs/protocol.md for each frame)."
+    )
 
 
 class PongOut(BaseModel):

@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
+import structlog
 from pydantic import ValidationError
 
+from liveloop.commerce import CommerceContext
 from liveloop.core.errors import LiveloopError
-from liveloop.core.events import EventBus, make_event
+from liveloop.core.events import Event, EventBus, make_event
 from liveloop.interactions import (
     InteractionsContext,
     check_comment,
@@ -23,6 +25,8 @@ from liveloop.interactions import (
     do_delete_comment,
     do_kick,
     do_mute,
+    do_note_comment,
+    do_note_follow,
     do_pin,
     do_unban,
     do_unpin,
@@ -44,23 +48,30 @@ from liveloop.realtime.protocol import (
     LikeIn,
     ModerateIn,
     PingIn,
+    ProductIn,
     ShareIn,
 )
+from liveloop.realtime.session_tools import TOOL_FRAME_TYPES, ToolScope, run_tool
 from liveloop.realtime.stream import Lane
+from liveloop.rooms import ProductSignal, ShowNotLive, do_record_signals
 from liveloop.shops import Principal, Viewer
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, details: dict[str, Any] | None = None, ref: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = details
+        self.ref = ref  # a refused frame's own ref, when it had a usable one
 
 
-@dataclass
+@dataclass(slots=True)
 class FrameBudget:
     """Per-socket flood guard: a token bucket of ``rate`` frames/s (bursts of ``burst``), and
     strikes for refused frames (over budget, unparseable) counted per minute: ``max_strikes`` in
@@ -95,7 +106,7 @@ class FrameBudget:
         return self.strikes >= self.max_strikes
 
 
-@dataclass
+@dataclass(slots=True)
 class RoomSession:
     node: RealtimeNode
     room: LocalRoom
@@ -103,6 +114,7 @@ class RoomSession:
     viewer: Viewer
     interactions: InteractionsContext
     events: EventBus
+    commerce: CommerceContext | None = None  # None: the server takes no orders (``buy`` is refused)
     budget: FrameBudget = field(default_factory=FrameBudget)
 
     def __post_init__(self) -> None:
@@ -142,7 +154,7 @@ class RoomSession:
             await self._dispatch(frame)
         except FrameError as exc:
             self.budget.strike()
-            self.error(exc.code, exc.message, ref=ref, details=exc.details)
+            self.error(exc.code, exc.message, ref=ref or exc.ref, details=exc.details)
         except LiveloopError as exc:
             details = exc.details if isinstance(exc.details, dict) else None
             self.error(exc.code, exc.message, ref=ref, details=details)
@@ -150,6 +162,11 @@ class RoomSession:
     async def _dispatch(self, frame: ClientFrame) -> None:
         if frame.type in STAFF_FRAMES and not self.viewer.is_staff:
             raise FrameError("protocol.forbidden", f"{frame.type} is for staff only")
+        if isinstance(frame, TOOL_FRAME_TYPES):
+            scope = ToolScope(self.room, self.viewer, self.interactions, self.events, self.commerce)
+            result = await run_tool(scope, frame)
+            self.send({"type": "ack", "ref": frame.ref, "offset": None, "result": result})
+            return
         match frame:
             case PingIn():
                 await self.node.heartbeat(self.room, self.conn)
@@ -168,10 +185,19 @@ class RoomSession:
                 self._require_login("follow")
                 await self.node.counters.incr(self.room.keys.follows)
                 self.events.emit(follow_event(**self._ids()))
+                # What a lottery's follow rule checks (REST has no follow route: the socket is the way).
+                await do_note_follow(
+                    self.interactions,
+                    shop_id=self.room.shop_id,
+                    room_id=self.room.room_id,
+                    viewer_id=self.viewer.viewer_id,
+                )
             case HostMessageIn():
                 await self._host_message(frame)
             case ModerateIn():
                 await self._moderate(frame)
+            case ProductIn():
+                await self._product(frame)
 
     def _ids(self) -> dict[str, Any]:
         return {
@@ -206,8 +232,40 @@ class RoomSession:
             data["staff"] = True
         offset = await self.node.publish_to(self.room.room_id, Lane.COMMENT, data)
         await self.node.counters.incr(self.room.keys.comments)
-        self.send({"type": "ack", "ref": frame.ref, "offset": offset})
+        ack: dict[str, Any] = {"type": "ack", "ref": frame.ref, "offset": offset}
+        entered = await self._note_comment(decision.text)
+        if entered:
+            ack["result"] = {"lottery_id": entered[0].data["lottery_id"]}
+        self.send(ack)
         self.events.emit(comment_posted_event(decision, offset=offset, show_id=self.room.show_id))
+        self.events.emit_many(entered)
+
+    async def _note_comment(self, text: str) -> tuple[Event, ...]:
+        """Enter the author in the room's keyword lottery when ``text`` has its keyword; a failure here
+        must not lose the comment, which has landed already."""
+        try:
+            return await do_note_comment(
+                self.interactions,
+                shop_id=self.room.shop_id,
+                room_id=self.room.room_id,
+                viewer_id=self.viewer.viewer_id,
+                nickname=self.viewer.nickname,
+                text=text,
+            )
+        except Exception:
+            log.exception("could not check a comment against the room's lottery", room_id=self.room.room_id)
+            return ()
+
+    async def _product(self, frame: ProductIn) -> None:
+        """A showcase signal about the live show's product (the same use case as its REST route)."""
+        if self.room.show_id is None:
+            raise ShowNotLive("no show is live in this room")
+        signal = ProductSignal(frame.kind, frame.product_id, frame.surface, frame.quantity)
+        events = await do_record_signals(
+            self.interactions.db, self.node.counters, self.viewer, self.room.show_id, [signal]
+        )
+        self.send({"type": "ack", "ref": frame.ref, "offset": None})
+        self.events.emit_many(events)
 
     async def _host_message(self, frame: HostMessageIn) -> None:
         staff_id = _staff_id(self.viewer)
@@ -285,12 +343,16 @@ def _parse(text: str) -> ClientFrame:
     try:
         return CLIENT_FRAME.validate_python(raw)
     except ValidationError as exc:
+        ref = raw.get("ref")
+        ref = ref if isinstance(ref, str) and len(ref) <= 64 else None  # echoed, so the client can match it
         first = exc.errors()[0]
         if first["type"] == "union_tag_invalid":
-            raise FrameError("protocol.unknown_type", f"unknown frame type {raw['type']!r}") from None
+            raise FrameError(
+                "protocol.unknown_type", f"unknown frame type {raw['type']!r}", ref=ref
+            ) from None
         where = ".".join(str(p) for p in first["loc"][1:])
         raise FrameError(
-            "protocol.invalid_frame", f"{where}: {first['msg']}", details={"field": where}
+            "protocol.invalid_frame", f"{where}: {first['msg']}", details={"field": where}, ref=ref
         ) from None
 
 

@@ -65,6 +65,8 @@ class ShowOut(OutModel):
     started_at: datetime | None
     ended_at: datetime | None
     created_at: datetime
+    explaining_product_id: int | None = Field(description="The product explained now (讲解中), if any.")
+    explaining_since: datetime | None
 
 
 class LineupProductOut(OutModel):
@@ -174,9 +176,9 @@ async def transition_show(
     container: ContainerDep, principal: PrincipalDep, show_id: Id, action: ShowAction
 ) -> ShowOut:
     """Start (scheduled -> live), end (live -> ended) or cancel (scheduled -> cancelled) a show."""
-    row = await service.do_transition_show(container.db, principal, show_id, action)
-    container.events.emit(service.transition_event(row))
-    return ShowOut.model_validate(row)
+    done = await service.do_transition_show(container.db, principal, show_id, action)
+    container.events.emit_many(done.events)
+    return ShowOut.model_validate(done.show)
 
 
 @router.get("/shows/{show_id}/lineup", response_model=LineupOut, tags=["shows"])

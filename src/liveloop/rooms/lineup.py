@@ -23,7 +23,8 @@ class LineupItem:
     product: ProductInfo
 
 
-async def _read(session: AsyncSession, *, shop_id: int, show_id: int) -> list[LineupItem]:
+async def read_items(session: AsyncSession, *, shop_id: int, show_id: int) -> list[LineupItem]:
+    """The show's line-up in order (no access check: the caller has found the show in the shop)."""
     rows = list(
         await session.scalars(
             select(LineupRow).where(LineupRow.show_id == show_id).order_by(LineupRow.position)
@@ -59,7 +60,7 @@ async def get_lineup(db: Database, principal: Principal, show_id: int) -> list[L
     check_permission(principal, Permission.SHOWS_READ)
     async with db.read() as session:
         await show_in_shop(session, principal, show_id)
-        return await _read(session, shop_id=principal.shop_id, show_id=show_id)
+        return await read_items(session, shop_id=principal.shop_id, show_id=show_id)
 
 
 async def do_set_lineup(
@@ -72,7 +73,7 @@ async def do_set_lineup(
         await _check_products(session, principal, product_ids)
         await _write(session, show_id=show_id, product_ids=product_ids)
         await session.flush()
-        return await _read(session, shop_id=principal.shop_id, show_id=show_id)
+        return await read_items(session, shop_id=principal.shop_id, show_id=show_id)
 
 
 async def do_add_to_lineup(
@@ -83,14 +84,14 @@ async def do_add_to_lineup(
     async with db.transaction() as session:
         check_open(await show_in_shop(session, principal, show_id, for_update=True))
         current = [
-            item.product.id for item in await _read(session, shop_id=principal.shop_id, show_id=show_id)
+            item.product.id for item in await read_items(session, shop_id=principal.shop_id, show_id=show_id)
         ]
         ordered = [pid for pid in current if pid != product_id]
         ordered.insert(len(ordered) if position is None else min(position, len(ordered)), product_id)
         await _check_products(session, principal, ordered)
         await _write(session, show_id=show_id, product_ids=ordered)
         await session.flush()
-        return await _read(session, shop_id=principal.shop_id, show_id=show_id)
+        return await read_items(session, shop_id=principal.shop_id, show_id=show_id)
 
 
 async def do_remove_from_lineup(db: Database, principal: Principal, show_id: int, *, product_id: int) -> None:
@@ -98,7 +99,7 @@ async def do_remove_from_lineup(db: Database, principal: Principal, show_id: int
     async with db.transaction() as session:
         check_open(await show_in_shop(session, principal, show_id, for_update=True))
         current = [
-            item.product.id for item in await _read(session, shop_id=principal.shop_id, show_id=show_id)
+            item.product.id for item in await read_items(session, shop_id=principal.shop_id, show_id=show_id)
         ]
         if product_id not in current:
             raise ProductNotFound(f"product {product_id} is not in this line-up")
@@ -118,7 +119,7 @@ async def do_promote_in_lineup(db: Database, *, shop_id: int, show_id: int, prod
         if show is None or show.shop_id != shop_id:
             raise ShowNotFound(f"show {show_id} not found")
         check_open(show)
-        current = [item.product.id for item in await _read(session, shop_id=shop_id, show_id=show_id)]
+        current = [item.product.id for item in await read_items(session, shop_id=shop_id, show_id=show_id)]
         ordered = [product_id, *(pid for pid in current if pid != product_id)]
         if product_id not in current:
             found = await get_product_infos(session, shop_id=shop_id, product_ids=[product_id])

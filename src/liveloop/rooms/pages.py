@@ -1,4 +1,5 @@
-"""What the public viewer page may show of a room: its name and the show now live (read only).
+"""What the public viewer page may show of a room: its name, the show now live and its line-up (read
+only).
 
 No principal: the page is public, like the room socket. Only display fields leave this module.
 """
@@ -9,14 +10,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from liveloop.commerce import get_product_infos
 from liveloop.core.db import Database
 from liveloop.rooms.model import ShowState
-from liveloop.rooms.storage import RoomRow, ShowRow
+from liveloop.rooms.storage import LineupRow, RoomRow, ShowRow
 
 
 @dataclass(frozen=True, slots=True)
 class RoomPage:
     room_id: int
+    shop_id: int
     room_name: str
     show_id: int | None
     show_title: str | None
@@ -34,8 +37,45 @@ async def get_room_page(db: Database, room_id: int) -> RoomPage | None:
         )
     return RoomPage(
         room_id=room.id,
+        shop_id=room.shop_id,
         room_name=room.name,
         show_id=show.id if show else None,
         show_title=show.title if show else None,
         playback_url=show.playback_url if show else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BagProduct:
+    """A product of the show's line-up as the product bag (购物袋) lists it."""
+
+    id: int
+    title: str
+    price_cents: int
+    list_price_cents: int | None
+    image_url: str | None
+
+
+async def get_bag_products(db: Database, *, show_id: int) -> list[BagProduct]:
+    """The show's line-up in order, without archived products (none for an unknown show)."""
+    async with db.read() as session:
+        show = await session.get(ShowRow, show_id)
+        if show is None:
+            return []
+        ids = list(
+            await session.scalars(
+                select(LineupRow.product_id).where(LineupRow.show_id == show_id).order_by(LineupRow.position)
+            )
+        )
+        products = await get_product_infos(session, shop_id=show.shop_id, product_ids=ids)
+    shown = [products[i] for i in ids if i in products and not products[i].archived]
+    return [
+        BagProduct(
+            id=p.id,
+            title=p.title,
+            price_cents=p.price_cents,
+            list_price_cents=p.list_price_cents,
+            image_url=p.image_url,
+        )
+        for p in shown
+    ]

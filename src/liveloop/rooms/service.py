@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +14,9 @@ from liveloop.core.db import Database, utcnow
 from liveloop.core.events import Event, make_event
 from liveloop.core.pagination import PageParams
 from liveloop.rooms.errors import InvalidSchedule, RoomBusy, RoomNotFound, ShowClosed, ShowNotFound
-from liveloop.rooms.events import ShowCancelled, ShowEnded, ShowStarted
+from liveloop.rooms.events import ShowCancelled, ShowcaseExplaining, ShowEnded, ShowStarted
 from liveloop.rooms.model import OPEN_STATES, ShowAction, ShowState, next_state
-from liveloop.rooms.storage import RoomRow, ShowRow
+from liveloop.rooms.storage import RoomRow, ShowRow, end_explaining
 from liveloop.shops import Permission, Principal, check_permission
 
 
@@ -57,6 +57,19 @@ async def show_in_shop(
     if row is None or row.shop_id != principal.shop_id:
         raise ShowNotFound(f"show {show_id} not found")
     return row
+
+
+async def lock_show(session: AsyncSession, principal: Principal, show_id: int) -> ShowRow:
+    """:func:`show_in_shop` under the show's lock, held until the transaction ends, on every backend.
+
+    PostgreSQL locks the row. SQLite has no row locks and takes its one writer lock only at a
+    transaction's first write, so a write that changes nothing comes first: no other writer runs
+    until this transaction ends, and what it reads next is the latest commit.
+    """
+    await session.execute(
+        update(ShowRow).where(ShowRow.id == show_id).values(explaining_since=ShowRow.explaining_since)
+    )
+    return await show_in_shop(session, principal, show_id, for_update=True)
 
 
 def check_open(show: ShowRow) -> None:
@@ -151,22 +164,40 @@ def transition_event(show: ShowRow) -> Event:
     return make_event(payload, shop_id=show.shop_id, room_id=show.room_id, show_id=show.id)
 
 
-async def do_transition_show(db: Database, principal: Principal, show_id: int, action: ShowAction) -> ShowRow:
+@dataclass(frozen=True, slots=True)
+class ShowTransition:
+    show: ShowRow
+    #: What to emit once committed, in order: the 讲解中 product stopping (if one was), the transition.
+    events: tuple[Event, ...]
+
+
+async def do_transition_show(
+    db: Database, principal: Principal, show_id: int, action: ShowAction
+) -> ShowTransition:
     """Move a show along scheduled -> live -> ended (or scheduled -> cancelled).
 
-    The caller emits :func:`transition_event` for the returned row once this has committed.
+    Ending a show also ends the product being explained (its open explain segment closes then).
+    The caller emits the returned events once this has committed.
     """
     check_permission(principal, Permission.SHOWS_CONTROL)
+    stopped: int | None = None
     try:
         async with db.transaction() as session:
-            row = await show_in_shop(session, principal, show_id, for_update=True)
+            row = await lock_show(session, principal, show_id)
             state = next_state(ShowState(row.state), action)
             row.state = state.value
             if state is ShowState.LIVE:
                 row.started_at = utcnow()
             elif state in (ShowState.ENDED, ShowState.CANCELLED):
                 row.ended_at = utcnow()
+                stopped = await end_explaining(session, row, at=row.ended_at)
             await session.flush()
     except IntegrityError:
         raise RoomBusy("another show is already live in this room; end it first") from None
-    return row
+    events = [transition_event(row)]
+    if stopped is not None:
+        payload = ShowcaseExplaining(show_id=row.id, product_id=None, previous_product_id=stopped)
+        actor = f"staff:{principal.staff_id}"
+        stop = make_event(payload, shop_id=row.shop_id, room_id=row.room_id, show_id=row.id, actor=actor)
+        events.insert(0, stop)
+    return ShowTransition(show=row, events=tuple(events))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from liveloop.core.db import Base, BigId, UtcDateTime, utcnow
@@ -45,6 +46,12 @@ class ShowRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The product the host is explaining now (讲解中), and since when; see ExplainSegmentRow. No
+    # foreign key here: adding one to this existing table on SQLite means a copy-and-move rebuild,
+    # and dropping the old table would cascade into every line-up and segment (products are only
+    # ever archived, and the open segment below does reference the product).
+    explaining_product_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    explaining_since: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class LineupRow(Base):
@@ -107,3 +114,44 @@ class RtcConfigRow(Base):
     agora_app_id: Mapped[str | None] = mapped_column(String(32), default=None)
     agora_app_certificate: Mapped[str | None] = mapped_column(String(64), default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ExplainSegmentRow(Base):
+    """One stretch of a show during which the host explained one product (for product GPM).
+
+    A show has at most one open segment (``ended_at`` null), enforced by the database itself.
+    """
+
+    __tablename__ = "explain_segments"
+    __table_args__ = (
+        Index(
+            "uq_explain_segments_one_open_per_show",
+            "show_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_explain_segments_show_started", "show_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+async def end_explaining(session: AsyncSession, show: ShowRow, *, at: datetime) -> int | None:
+    """Close ``show``'s open explain segment at ``at`` and clear its explaining product.
+
+    Returns the product that was being explained (None if none). The caller holds the show's row lock.
+    """
+    previous = show.explaining_product_id
+    await session.execute(
+        update(ExplainSegmentRow)
+        .where(ExplainSegmentRow.show_id == show.id, ExplainSegmentRow.ended_at.is_(None))
+        .values(ended_at=at)
+    )
+    show.explaining_product_id = None
+    show.explaining_since = None
+    return previous

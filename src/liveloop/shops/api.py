@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
+from fastapi import APIRouter, Depends, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 
-from liveloop.core.container import ContainerDep
+from liveloop.core.container import Container, ContainerDep
 from liveloop.core.pagination import Page, PageParams, page_of, page_params
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.shops import service
 from liveloop.shops.contracts import Principal, Role, Viewer
 from liveloop.shops.errors import MissingCredentials
 from liveloop.shops.model import ROLE_PERMISSIONS
+from liveloop.shops.viewer_keys import ViewerKeyCache
 
 _bearer = HTTPBearer(auto_error=False, description="A staff API key: `Authorization: Bearer llk_...`")
 
@@ -38,14 +39,31 @@ _viewer_bearer = HTTPBearer(
 )
 
 
+async def get_viewer_keys(request: Request) -> ViewerKeyCache:
+    """The process's viewer-key cache (``app.state.viewer_keys``), made on first use."""
+    container: Container = request.app.state.container
+    keys: ViewerKeyCache | None = getattr(request.app.state, "viewer_keys", None)
+    if keys is None or keys.db is not container.db:  # none yet, or the app was started again
+        keys = request.app.state.viewer_keys = ViewerKeyCache(container.db)
+    return keys
+
+
+ViewerKeysDep = Annotated[ViewerKeyCache, Depends(get_viewer_keys)]
+
+
 async def current_viewer(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_viewer_bearer)],
+    keys: Annotated[ViewerKeyCache | None, Depends(get_viewer_keys)] = None,
 ) -> Viewer:
-    """The signed-in viewer a token stands for (401 without one: guests have no token)."""
+    """The signed-in viewer a token stands for (401 without one: guests have no token).
+
+    As a dependency it verifies with the app's viewer-key cache; called directly without ``keys``,
+    it reads the keys from SQL.
+    """
     if credentials is None or not credentials.credentials:
         raise MissingCredentials("send a viewer token as `Authorization: Bearer <viewer token>`")
-    return await service.get_viewer(container.db, credentials.credentials.strip())
+    return await service.get_viewer(container.db, credentials.credentials.strip(), keys=keys)
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]

@@ -25,6 +25,9 @@ class Permission(StrEnum):
     SHOWS_CONTROL = "shows.control"
     VIEWER_TOKENS_ISSUE = "viewer_tokens.issue"
     MODERATE = "moderate"
+    #: Live alerts: per-room thresholds and the shop's notify targets (WeCom robots, webhooks).
+    ALERTS_MANAGE = "alerts.manage"
+    ANALYTICS_READ = "analytics.read"  # live metrics and the post-live review of the shop's shows
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,14 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 
-from liveloop.shops.errors import ExpiredViewerToken, InvalidApiKey, InvalidViewerToken
+from liveloop.shops.errors import ExpiredViewerToken, InvalidApiKey, InvalidViewerToken, ViewerKeyMismatch
 
 _KEY_RE = re.compile(r"^llk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _AUDIENCE = "liveloop-viewer"
@@ -97,8 +98,12 @@ def viewer_token_shop(token: str) -> int:
     return int(kid[len(_KID_PREFIX) :])
 
 
-def verify_viewer_token(token: str, *, shop_id: int, keys: list[str]) -> dict[str, Any]:
-    """Check signature (against any of ``keys``), audience, expiry and shop; return the claims."""
+def verify_viewer_token(token: str, *, shop_id: int, keys: Sequence[str]) -> dict[str, Any]:
+    """Check signature (against any of ``keys``), audience, expiry and shop; return the claims.
+
+    A signature that matches none of ``keys`` raises :class:`ViewerKeyMismatch` (an
+    ``InvalidViewerToken``): a caller holding cached keys may reload them and try once more.
+    """
     for key in keys:
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -117,4 +122,4 @@ def verify_viewer_token(token: str, *, shop_id: int, keys: list[str]) -> dict[st
         if claims.get("shop") != shop_id or not isinstance(claims.get("sub"), str):
             raise InvalidViewerToken("viewer token is invalid")
         return claims
-    raise InvalidViewerToken("viewer token signature does not match")
+    raise ViewerKeyMismatch("viewer token signature does not match")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liveloop.core.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from liveloop.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 
 class MissingCredentials(Unauthenticated):
@@ -15,6 +15,10 @@ class InvalidApiKey(Unauthenticated):
 
 class InvalidViewerToken(Unauthenticated):
     code = "auth.invalid_viewer_token"
+
+
+class ViewerKeyMismatch(InvalidViewerToken):
+    """The token's signature matches none of the keys it was checked against (same code)."""
 
 
 class ExpiredViewerToken(Unauthenticated):
@@ -35,3 +39,15 @@ class ApiKeyNotFound(NotFound):
 
 class LastOwner(Conflict):
     code = "shops.last_owner"
+
+
+class NotifyTargetNotFound(NotFound):
+    code = "shops.notify_target_not_found"
+
+
+class InvalidNotifyTarget(InvalidInput):
+    code = "shops.invalid_notify_target"
+
+
+class TooManyNotifyTargets(Conflict):
+    code = "shops.too_many_notify_targets"

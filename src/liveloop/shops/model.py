@@ -20,8 +20,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             Permission.SHOWS_CONTROL,
             Permission.VIEWER_TOKENS_ISSUE,
             Permission.MODERATE,
+            Permission.ANALYTICS_READ,
+            Permission.ALERTS_MANAGE,
         },
-        Role.HOST: _STAFF_READ | {Permission.SHOWS_CONTROL, Permission.MODERATE},
+        Role.HOST: _STAFF_READ | {Permission.SHOWS_CONTROL, Permission.MODERATE, Permission.ANALYTICS_READ},
         Role.MODERATOR: _STAFF_READ | {Permission.MODERATE},
     }
 )

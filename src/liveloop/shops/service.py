@@ -24,6 +24,7 @@ from liveloop.shops.errors import (
 )
 from liveloop.shops.model import role_allows
 from liveloop.shops.storage import ApiKeyRow, ShopRow, StaffRow
+from liveloop.shops.viewer_keys import ViewerKeyCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,15 +266,15 @@ async def do_issue_viewer_token(
     return IssuedViewerToken(token=token, expires_at=expires, viewer_id=f"u:{user_id}")
 
 
-async def get_viewer(db: Database, token: str) -> Viewer:
-    """The viewer a token stands for; raises InvalidViewerToken/ExpiredViewerToken."""
+async def get_viewer(db: Database, token: str, *, keys: ViewerKeyCache | None = None) -> Viewer:
+    """The viewer a token stands for; raises InvalidViewerToken/ExpiredViewerToken.
+
+    With ``keys`` (the process's cache) the shop's viewer keys usually come without a SQL read; see
+    :mod:`liveloop.shops.viewer_keys` for what that means for a rotated key.
+    """
     shop_id = credentials.viewer_token_shop(token)
-    async with db.read() as session:
-        shop = await session.get(ShopRow, shop_id)
-    if shop is None:
-        raise InvalidViewerToken("viewer token names an unknown shop")
-    keys = [shop.viewer_key] + ([shop.viewer_key_previous] if shop.viewer_key_previous else [])
-    claims = credentials.verify_viewer_token(token, shop_id=shop.id, keys=keys)
+    cache = keys if keys is not None else ViewerKeyCache(db, ttl_seconds=0.0)  # no cache: read SQL
+    claims = await cache.verify(token, shop_id)
     user_id: str = claims["sub"]
     nickname = claims.get("nick")
     nick = nickname if isinstance(nickname, str) and nickname else user_id
@@ -283,8 +284,8 @@ async def get_viewer(db: Database, token: str) -> Viewer:
             staff_role = Role(role)
         except ValueError:
             raise InvalidViewerToken("staff token names an unknown role") from None
-        return Viewer(shop_id=shop.id, viewer_id=f"s:{user_id}", nickname=nick, staff_role=staff_role)
-    return Viewer(shop_id=shop.id, viewer_id=f"u:{user_id}", nickname=nick, user_id=user_id)
+        return Viewer(shop_id=shop_id, viewer_id=f"s:{user_id}", nickname=nick, staff_role=staff_role)
+    return Viewer(shop_id=shop_id, viewer_id=f"u:{user_id}", nickname=nick, user_id=user_id)
 
 
 async def do_issue_staff_socket_token(db: Database, principal: Principal) -> IssuedViewerToken:

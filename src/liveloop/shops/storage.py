@@ -43,3 +43,21 @@ class ApiKeyRow(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class NotifyTargetRow(Base):
+    """Where the shop's staff are told things (alert digests): a WeCom group robot or a webhook.
+
+    ``url`` (a WeCom robot's key sits in its query) and ``secret`` are credentials: never returned
+    in full by the API, never logged.
+    """
+
+    __tablename__ = "shop_notify_targets"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(1000))
+    secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from liveloop.realtime import HubConfig
+from liveloop.settings import Settings
 from liveloop.sim.common import BenchError, Log
 from liveloop.sim.floor import parse_floor_csv, run_floor
 from liveloop.sim.measure import run_against
@@ -175,6 +176,9 @@ def run_fanout(options: FanoutOptions, log: Log) -> dict[str, Any]:
         data_dir = Path(tmp)
         port = free_port()
         env = server_env(data_dir, port, opts.extra_env)
+        report["params"]["ws_protocol"] = env.get(
+            "LIVELOOP_WS_PROTOCOL", Settings.model_fields["ws_protocol"].default
+        )
         log("creating the shop")
         key = create_shop(env)
         with running_server(data_dir, env, port) as server:

@@ -69,7 +69,8 @@ def render(report: dict[str, Any]) -> Any:
     lat, lat_all = report["latency_ms"], report["latency_all_ms"]
     title = (
         f"liveloop fan-out: {p['viewers']} viewers, {p['comments_per_second']:g} comments/s, "
-        f"{p['likes_per_second']:g} likes/s, {p['duration_s']:g} s ({p['cores']} cores)"
+        f"{p['likes_per_second']:g} likes/s, {p['duration_s']:g} s ({p['cores']} cores, "
+        f"ws {p.get('ws_protocol', '?')})"
     )
     table = Table(title=title, show_lines=False)
     table.add_column("figure")

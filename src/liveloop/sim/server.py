@@ -47,8 +47,13 @@ class Server:
         return ""
 
 
+#: Settings a benchmark's server takes from the caller's environment; every other ``LIVELOOP_*``
+#: is dropped (the server gets a fresh embedded store).
+PASSED_SETTINGS = ("LIVELOOP_WS_PROTOCOL",)
+
+
 def server_env(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVELOOP_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVELOOP_") or k in PASSED_SETTINGS}
     env |= {
         "LIVELOOP_DATA_DIR": str(data_dir),
         "LIVELOOP_HOST": "127.0.0.1",
@@ -58,10 +63,10 @@ def server_env(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, st
     return env | extra
 
 
-def create_shop(env: dict[str, str], timeout: float = 60) -> str:
+def create_shop(env: dict[str, str], timeout: float = 60, *, name: str = "Fanout Bench") -> str:
     """``liveloop shop create`` (migrates the fresh embedded database); returns the owner key."""
-    done = subprocess.run(
-        [sys.executable, "-m", "liveloop", "shop", "create", "Fanout Bench"],
+    done = subprocess.run(  # noqa: S603 - our own module, no shell
+        [sys.executable, "-m", "liveloop", "shop", "create", name],
         env=env,
         capture_output=True,
         text=True,

@@ -11,6 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from liveloop import __version__, bootstrap
+from liveloop.analytics.api import router as metrics_router
+from liveloop.analytics.api_alerts import router as alerts_router
+from liveloop.analytics.api_review import router as review_router
+from liveloop.analytics.live import live_metrics_runtime
 from liveloop.commerce import commerce_runtime
 from liveloop.commerce.api import router as catalog_router
 from liveloop.interactions import InteractionsContext
@@ -18,12 +22,18 @@ from liveloop.interactions.api import router as moderation_router
 from liveloop.interactions.api_games import router as games_router
 from liveloop.interactions.api_live_tools import router as live_tools_router
 from liveloop.realtime.api import router as live_router
-from liveloop.realtime.gateway import TRANSPORT_EXTENSION
-from liveloop.realtime.gateway import router as room_socket_router
+from liveloop.realtime.audience import RoomAudience
 from liveloop.rooms.api import router as rooms_router
 from liveloop.rooms.api_cohost import router as cohost_router
+from liveloop.rooms.api_showcase import router as showcase_router
 from liveloop.settings import Settings
 from liveloop.shops.api import router as shops_router
+from liveloop.shops.api_notify import router as notify_router
+from liveloop.web.alerts import alerts_runtime
+from liveloop.web.asgi import LiveloopApp
+from liveloop.web.console import router as console_router
+from liveloop.web.console_auth import ConsoleSessionMiddleware
+from liveloop.web.console_socket import router as console_socket_router
 from liveloop.web.errors import install_error_handlers
 from liveloop.web.health import router as health_router
 from liveloop.web.housekeeping import live_tools_housekeeping
@@ -32,10 +42,10 @@ from liveloop.web.middleware import (
     BodyLimitMiddleware,
     HttpMetrics,
     MetricsMiddleware,
-    WebSocketTransportMiddleware,
 )
 from liveloop.web.pages import router as pages_router
 from liveloop.web.realtime import realtime_runtime
+from liveloop.web.review_page import router as review_page_router
 
 DESCRIPTION = """
 liveloop runs live-stream e-commerce (直播带货) as one loop: warm-up, live room, data, private domain.
@@ -53,17 +63,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             bootstrap.build_container(settings) as container,
+            live_metrics_runtime(container) as live_metrics,  # subscribed before events flow
             commerce_runtime(container) as commerce,  # rebuilds stock counters, runs the order sweeper
         ):
             app.state.container = container
+            app.state.live_metrics = live_metrics
             app.state.commerce = commerce
             interactions = InteractionsContext(db=container.db, counters=container.counters)
             app.state.interactions = interactions
             async with (
                 realtime_runtime(container, interactions, registry=app.state.registry) as runtime,
                 live_tools_housekeeping(container, interactions),
+                alerts_runtime(app, container),  # app.state.alerts, app.state.notifier
             ):
                 app.state.realtime = runtime
+                app.state.draw_audience = RoomAudience(container.counters)
                 # Everything made at start-up lives as long as the process: keep it out of the
                 # collector's full passes (measured: 0.8 s pauses at 5,000 sockets without this).
                 gc.collect()
@@ -73,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 finally:
                     gc.unfreeze()
 
-    app = FastAPI(
+    app = LiveloopApp(  # serves the room sockets itself (web/asgi.py), the rest as FastAPI
         title="liveloop",
         version=__version__,
         description=DESCRIPTION,
@@ -86,19 +100,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(WebSocketTransportMiddleware, extension=TRANSPORT_EXTENSION)
+    app.add_middleware(ConsoleSessionMiddleware)  # console cookie -> staff key for /api/v1
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(shops_router)
     app.include_router(catalog_router)
     app.include_router(rooms_router)
     app.include_router(moderation_router)
-    app.include_router(room_socket_router)
     app.include_router(live_router)
     app.include_router(pages_router)
+    app.include_router(console_router)
+    app.include_router(console_socket_router)
     app.include_router(cohost_router)
+    app.include_router(showcase_router)
     app.include_router(live_tools_router)
     app.include_router(games_router)
+    app.include_router(notify_router)
+    app.include_router(alerts_router)
+    app.include_router(metrics_router)
+    app.include_router(review_router)
+    app.include_router(review_page_router)
     app.state.rtc_factory = bootstrap.rtc_issuer_factory()
     app.mount("/static", StaticFiles(packages=[("liveloop.web", "static")]), name="static")
     return app

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from liveloop.web.i18n_tools import TOOLS_EN, TOOLS_ZH
+
 DEFAULT_LANGUAGE: Final = "zh-CN"
 
 _ZH: Final = {
@@ -120,7 +122,7 @@ _EN: Final = {
 }
 
 STRINGS: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
-    {"zh-CN": MappingProxyType(_ZH), "en": MappingProxyType(_EN)}
+    {"zh-CN": MappingProxyType(_ZH | TOOLS_ZH), "en": MappingProxyType(_EN | TOOLS_EN)}
 )
 
 #: The ``lang`` query value that picks each language, and the other language to offer.

@@ -1,4 +1,7 @@
-"""Pure-ASGI middleware: the body size cap and HTTP metrics (WebSocket traffic passes through)."""
+"""Pure-ASGI middleware: the body size cap and HTTP metrics (WebSocket traffic passes through).
+
+The room sockets do not even pass through: :class:`liveloop.web.asgi.LiveloopApp` serves them first.
+"""
 
 from __future__ import annotations
 
@@ -111,26 +114,3 @@ class MetricsMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
-
-
-class WebSocketTransportMiddleware:
-    """Expose a WebSocket's raw transport to the room gateway (scope extension).
-
-    uvicorn's WebSocket protocols hand the app a bound ``send`` whose owner holds the asyncio
-    transport. Writing pre-encoded, unmasked server frames straight to it lets one tick's bytes go
-    to thousands of sockets without a per-socket ASGI send. Frames are whole ``write`` calls, so
-    they never interleave with the protocol's own (ping, close) writes. Under any other server the
-    extension is absent and the gateway falls back to ordinary sends.
-    """
-
-    def __init__(self, app: ASGIApp, *, extension: str) -> None:
-        self.app = app
-        self.extension = extension
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            if transport is not None and hasattr(transport, "get_write_buffer_size"):
-                scope = dict(scope)
-                scope["extensions"] = {**(scope.get("extensions") or {}), self.extension: transport}
-        await self.app(scope, receive, send)

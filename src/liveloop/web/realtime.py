@@ -14,6 +14,7 @@ from liveloop.realtime.gateway import RealtimeRuntime
 from liveloop.realtime.metrics import RealtimeCollector
 from liveloop.realtime.node import RealtimeNode
 from liveloop.realtime.sync import RoomSync
+from liveloop.realtime.tallies import PollTallies
 
 
 @asynccontextmanager
@@ -22,7 +23,9 @@ async def realtime_runtime(
 ) -> AsyncIterator[RealtimeRuntime]:
     node = RealtimeNode(broker=container.broker, counters=container.counters, events=container.events)
     await node.start()
-    container.events.subscribe(RoomBridge(node))
+    container.events.subscribe(RoomBridge(node, container.db))
+    tallies = PollTallies(node, interactions)
+    container.events.subscribe(tallies)
     sync = RoomSync(node)
     sync.start()
     collector = RealtimeCollector(node)
@@ -32,4 +35,5 @@ async def realtime_runtime(
     finally:
         registry.unregister(collector)
         await sync.stop()
+        await tallies.close()
         await node.close()

@@ -126,6 +126,8 @@ def to_arrow(columns: EventColumns) -> pa.Table:
 class DuckDBEventStore(EventStore):
     """The event store in one DuckDB file. ``read_only`` opens it for export and queries only."""
 
+    dialect = "duckdb"
+
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only

@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
@@ -44,7 +44,8 @@ class _Presence(dict[str, float]):
 
 
 class _Taken(dict[str, int]):
-    """member -> units reserved (the per-member side of :meth:`Counters.reserve`)."""
+    """An integer hash: field -> value (:meth:`Counters.hincr_many`), also member -> units reserved
+    (the per-member side of :meth:`Counters.reserve`), as both are one Redis hash."""
 
 
 @dataclass(slots=True)
@@ -177,6 +178,53 @@ class MemoryCounters(Counters):
         entry = self._lookup(self._prefix + key, _Distinct, self._now())
         return 0 if entry is None else len(entry.value)
 
+    async def add_distinct_many(
+        self, members: Mapping[str, Collection[str]], *, ttl_seconds: float | None = None
+    ) -> None:
+        now = self._now()
+        if ttl_seconds is not None:
+            check_ttl(ttl_seconds)
+        found = [(self._prefix + key, self._lookup(self._prefix + key, _Distinct, now)) for key in members]
+        for (k, entry), values in zip(found, members.values(), strict=True):
+            if values:
+                (entry or self._create(k, _Distinct(), ttl_seconds, now)).value.update(values)
+
+    async def count_distinct_many(self, keys: Sequence[str]) -> list[int]:
+        now = self._now()
+        entries = [self._lookup(self._prefix + key, _Distinct, now) for key in keys]
+        return [0 if entry is None else len(entry.value) for entry in entries]
+
+    async def hincr_many(
+        self, key: str, amounts: Mapping[str, int], *, ttl_seconds: float | None = None
+    ) -> list[int]:
+        if ttl_seconds is not None:
+            check_ttl(ttl_seconds)
+        if not amounts:
+            return []
+        now, k = self._now(), self._prefix + key
+        fields = (self._lookup(k, _Taken, now) or self._create(k, _Taken(), ttl_seconds, now)).value
+        for field, amount in amounts.items():
+            fields[field] = fields.get(field, 0) + int(amount)
+        return [fields[field] for field in amounts]
+
+    async def hmax_many(
+        self, key: str, values: Mapping[str, int], *, ttl_seconds: float | None = None
+    ) -> None:
+        if ttl_seconds is not None:
+            check_ttl(ttl_seconds)
+        if not values:
+            return
+        now, k = self._now(), self._prefix + key
+        fields = (self._lookup(k, _Taken, now) or self._create(k, _Taken(), ttl_seconds, now)).value
+        for field, value in values.items():
+            old = fields.get(field)
+            if old is None or value > old:
+                fields[field] = int(value)
+
+    async def hget_all(self, key: str) -> dict[str, int]:
+        entry = self._lookup(self._prefix + key, _Taken, self._now())
+        return {} if entry is None else dict(entry.value)
+
     async def rate_limit(
         self, key: str, *, rate_per_second: float, burst: int, cost: int = 1
     ) -> RateDecision:
@@ -226,6 +274,12 @@ class MemoryCounters(Counters):
         entry = self._lookup(self._prefix + key, _Presence, now)
         return 0 if entry is None else sum(1 for expires_at in entry.value.values() if expires_at > now)
 
+    async def is_present(self, key: str, member: str) -> bool:
+        now = self._now()
+        entry = self._lookup(self._prefix + key, _Presence, now)
+        expires_at = None if entry is None else entry.value.get(member)
+        return expires_at is not None and expires_at > now
+
     async def sweep_presence(self, key: str) -> list[str]:
         now, k = self._now(), self._prefix + key
         entry = self._lookup(k, _Presence, now)
@@ -238,20 +292,39 @@ class MemoryCounters(Counters):
             del self._entries[k]
         return [member for _, member in gone]
 
-    async def reserve(
+    def _check_reserve(
         self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
-    ) -> ReserveResult:
+    ) -> tuple[ReserveResult, _Entry[int] | None, _Entry[_Taken] | None, float]:
+        """The reserve decision (``ALLOWED`` = may take) and the entries it read."""
         check_reserve(quantity=quantity, limit=limit, taken_key=taken_key)
         now = self._now()
         stock = self._lookup(self._prefix + stock_key, int, now)
         if stock is None:
-            return ReserveResult(ReserveStatus.UNLOADED, 0, 0)
+            return ReserveResult(ReserveStatus.UNLOADED, 0, 0), None, None, now
         taken = None if taken_key is None else self._lookup(self._prefix + taken_key, _Taken, now)
         had = 0 if taken is None else taken.value.get(member, 0)
         if limit is not None and had + quantity > limit:
-            return ReserveResult(ReserveStatus.OVER_LIMIT, stock.value, had)
-        if stock.value < quantity:
-            return ReserveResult(ReserveStatus.SOLD_OUT, stock.value, had)
+            status = ReserveStatus.OVER_LIMIT
+        elif stock.value < quantity:
+            status = ReserveStatus.SOLD_OUT
+        else:
+            status = ReserveStatus.ALLOWED
+        return ReserveResult(status, stock.value, had), stock, taken, now
+
+    async def peek_reserve(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
+    ) -> ReserveResult:
+        return self._check_reserve(stock_key, taken_key, member, quantity=quantity, limit=limit)[0]
+
+    async def reserve(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
+    ) -> ReserveResult:
+        checked, stock, taken, now = self._check_reserve(
+            stock_key, taken_key, member, quantity=quantity, limit=limit
+        )
+        if stock is None or checked.status is not ReserveStatus.ALLOWED:
+            return checked
+        had = checked.taken
         stock.value -= quantity
         if taken_key is None:
             return ReserveResult(ReserveStatus.ALLOWED, stock.value, 0)

@@ -1,14 +1,19 @@
-"""Redis Counters: single commands where they suffice, otherwise one Lua script per operation.
+"""Redis Counters: single commands where they suffice, otherwise one Lua script per operation
+(:mod:`liveloop.adapters.redis.scripts`).
 
-Scripts that need the time read the server's TIME, so every node shares one clock.
+The grab path (:meth:`RedisCounters.reserve`, :meth:`~RedisCounters.peek_reserve`,
+:meth:`~RedisCounters.release`) goes through a :class:`~liveloop.adapters.redis.batch.ScriptBatcher`:
+concurrent grabs share pipelines instead of a round trip (and a pooled connection) each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from redis.asyncio import Redis
 
+from liveloop.adapters.redis import scripts
+from liveloop.adapters.redis.batch import ScriptBatcher
 from liveloop.core.counters import (
     Counters,
     RateDecision,
@@ -23,140 +28,6 @@ __all__ = ["RedisCounters"]
 
 #: How long a presence key outlives its latest member expiry (mirrors the memory adapter).
 PRESENCE_GRACE_MS = 60_000
-
-_NOW_MS = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-"""
-
-# ARGV: amount, ttl_ms. The ttl applies only when the key is created here.
-_INCR_NEW_TTL = """
-local created = redis.call('EXISTS', KEYS[1]) == 0
-local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if created then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return value
-"""
-
-# ARGV: amount, floor. Returns the new value, or nil when it would go below floor.
-_DECR_FLOOR = """
-local value = tonumber(redis.call('GET', KEYS[1]) or '0')
-if value - tonumber(ARGV[1]) < tonumber(ARGV[2]) then return false end
-return redis.call('DECRBY', KEYS[1], ARGV[1])
-"""
-
-# ARGV: member, ttl_ms. The ttl applies only when the set is created here.
-_SADD_NEW_TTL = """
-local created = redis.call('EXISTS', KEYS[1]) == 0
-local added = redis.call('SADD', KEYS[1], ARGV[1])
-if created then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return added
-"""
-
-# ARGV: rate per second, burst, cost. Hash fields: tokens, updated (server seconds).
-_BUCKET_TAKE = """
-local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
-local tokens = burst
-if state[1] then
-  tokens = math.min(burst, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * rate)
-end
-local allowed, retry_after = 0, 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  retry_after = (cost - tokens) / rate
-end
-local refill_ms = math.ceil((burst - tokens) / rate * 1000)
-if refill_ms <= 0 then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
-             'updated', string.format('%.17g', now))
-  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', refill_ms))
-end
-return {allowed, math.floor(tokens), string.format('%.17g', retry_after)}
-"""
-
-# ARGV: member, ttl_ms, grace_ms. Score = expiry in server milliseconds.
-_TOUCH_PRESENCE = (
-    _NOW_MS
-    + """
-local expires_at = now + tonumber(ARGV[2])
-local added = redis.call('ZADD', KEYS[1], string.format('%.0f', expires_at), ARGV[1])
-local key_ttl = tonumber(ARGV[2]) + tonumber(ARGV[3])
-if redis.call('PTTL', KEYS[1]) < key_ttl then
-  redis.call('PEXPIRE', KEYS[1], string.format('%.0f', key_ttl))
-end
-return added
-"""
-)
-
-_COUNT_PRESENCE = (
-    _NOW_MS
-    + """
-return redis.call('ZCOUNT', KEYS[1], '(' .. string.format('%.0f', now), '+inf')
-"""
-)
-
-_SWEEP_PRESENCE = (
-    _NOW_MS
-    + """
-local upto = string.format('%.0f', now)
-local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', upto)
-if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', upto) end
-return gone
-"""
-)
-
-
-# KEYS: stock, [taken hash]. ARGV: member, quantity, limit (-1 = none).
-# Returns {status, stock, taken}; status 0 allowed, 1 sold out, 2 over limit, 3 unloaded.
-_RESERVE = """
-local stock = redis.call('GET', KEYS[1])
-if not stock then return {3, 0, 0} end
-stock = tonumber(stock)
-local quantity, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
-local taken = 0
-if KEYS[2] then taken = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') end
-if limit >= 0 and taken + quantity > limit then return {2, stock, taken} end
-if stock < quantity then return {1, stock, taken} end
-stock = redis.call('DECRBY', KEYS[1], quantity)
-if KEYS[2] then
-  local ttl = redis.call('PTTL', KEYS[1])
-  taken = redis.call('HINCRBY', KEYS[2], ARGV[1], quantity)
-  if ttl > 0 and redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-end
-return {0, stock, taken}
-"""
-
-# KEYS: stock, [taken hash]. ARGV: member, quantity. Returns the new stock, or nil when unloaded.
-_RELEASE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local stock = redis.call('INCRBY', KEYS[1], ARGV[2])
-if KEYS[2] then
-  local left = redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[2]))
-  if left <= 0 then redis.call('HDEL', KEYS[2], ARGV[1]) end
-end
-return stock
-"""
-
-# KEYS: stock, [taken hash]. ARGV: replace (1/0), stock, ttl_ms (0 = none), member, units, ...
-_LOAD_STOCK = """
-if ARGV[1] == '0' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-if KEYS[2] then
-  redis.call('DEL', KEYS[2])
-  for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-end
-if tonumber(ARGV[3]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  if KEYS[2] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
-end
-return 1
-"""
 
 
 def _ms(ttl_seconds: float) -> int:
@@ -177,16 +48,22 @@ class RedisCounters(Counters):
     def __init__(self, redis: Redis, *, namespace: str = "liveloop") -> None:
         self._redis = redis
         self._prefix = f"{namespace}:"
-        self._incr_new_ttl = redis.register_script(_INCR_NEW_TTL)
-        self._decr_floor = redis.register_script(_DECR_FLOOR)
-        self._sadd_new_ttl = redis.register_script(_SADD_NEW_TTL)
-        self._bucket_take = redis.register_script(_BUCKET_TAKE)
-        self._touch_presence = redis.register_script(_TOUCH_PRESENCE)
-        self._count_presence = redis.register_script(_COUNT_PRESENCE)
-        self._sweep_presence = redis.register_script(_SWEEP_PRESENCE)
-        self._reserve = redis.register_script(_RESERVE)
-        self._release = redis.register_script(_RELEASE)
-        self._load_stock = redis.register_script(_LOAD_STOCK)
+        self._batch = ScriptBatcher(redis)
+        self._incr_new_ttl = redis.register_script(scripts.INCR_NEW_TTL)
+        self._decr_floor = redis.register_script(scripts.DECR_FLOOR)
+        self._sadd_new_ttl = redis.register_script(scripts.SADD_NEW_TTL)
+        self._bucket_take = redis.register_script(scripts.BUCKET_TAKE)
+        self._touch_presence = redis.register_script(scripts.TOUCH_PRESENCE)
+        self._count_presence = redis.register_script(scripts.COUNT_PRESENCE)
+        self._sweep_presence = redis.register_script(scripts.SWEEP_PRESENCE)
+        self._is_present = redis.register_script(scripts.IS_PRESENT)
+        self._reserve = redis.register_script(scripts.RESERVE)
+        self._peek_reserve = redis.register_script(scripts.PEEK_RESERVE)
+        self._release = redis.register_script(scripts.RELEASE)
+        self._load_stock = redis.register_script(scripts.LOAD_STOCK)
+        self._hincr_many = redis.register_script(scripts.HINCR_MANY)
+        self._hmax_many = redis.register_script(scripts.HMAX_MANY)
+        self._pfadd_many = redis.register_script(scripts.PFADD_MANY)
 
     def _stock_keys(self, stock_key: str, taken_key: str | None) -> list[str]:
         keys = [self._prefix + stock_key]
@@ -245,6 +122,54 @@ class RedisCounters(Counters):
     async def count_distinct(self, key: str) -> int:
         return int(await self._redis.pfcount(self._prefix + key))
 
+    async def add_distinct_many(
+        self, members: Mapping[str, Collection[str]], *, ttl_seconds: float | None = None
+    ) -> None:
+        ttl_ms = 0 if ttl_seconds is None else _ms(ttl_seconds)
+        keys: list[str] = []
+        args: list[str | int] = [ttl_ms]
+        for key, values in members.items():
+            if values:
+                keys.append(self._prefix + key)
+                args.append(len(values))
+                args.extend(values)
+        if keys:
+            await self._pfadd_many(keys=keys, args=args)
+
+    async def count_distinct_many(self, keys: Sequence[str]) -> list[int]:
+        if not keys:
+            return []
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for key in keys:
+                pipe.pfcount(self._prefix + key)
+            return [int(count) for count in await pipe.execute()]
+
+    async def hincr_many(
+        self, key: str, amounts: Mapping[str, int], *, ttl_seconds: float | None = None
+    ) -> list[int]:
+        ttl_ms = 0 if ttl_seconds is None else _ms(ttl_seconds)
+        if not amounts:
+            return []
+        args: list[str | int] = [ttl_ms]
+        for field, amount in amounts.items():
+            args += [field, int(amount)]
+        return [int(value) for value in await self._hincr_many(keys=[self._prefix + key], args=args)]
+
+    async def hmax_many(
+        self, key: str, values: Mapping[str, int], *, ttl_seconds: float | None = None
+    ) -> None:
+        ttl_ms = 0 if ttl_seconds is None else _ms(ttl_seconds)
+        if not values:
+            return
+        args: list[str | int] = [ttl_ms]
+        for field, value in values.items():
+            args += [field, int(value)]
+        await self._hmax_many(keys=[self._prefix + key], args=args)
+
+    async def hget_all(self, key: str) -> dict[str, int]:
+        raw = await self._redis.hgetall(self._prefix + key)
+        return {(f.decode() if isinstance(f, bytes) else f): int(value) for f, value in raw.items()}
+
     async def rate_limit(
         self, key: str, *, rate_per_second: float, burst: int, cost: int = 1
     ) -> RateDecision:
@@ -266,6 +191,9 @@ class RedisCounters(Counters):
     async def count_presence(self, key: str) -> int:
         return int(await self._count_presence(keys=[self._prefix + key]))
 
+    async def is_present(self, key: str, member: str) -> bool:
+        return bool(await self._is_present(keys=[self._prefix + key], args=[member]))
+
     async def sweep_presence(self, key: str) -> list[str]:
         gone = await self._sweep_presence(keys=[self._prefix + key])
         return [member.decode() for member in gone]
@@ -275,14 +203,25 @@ class RedisCounters(Counters):
     ) -> ReserveResult:
         check_reserve(quantity=quantity, limit=limit, taken_key=taken_key)
         args: list[str | int] = [member, quantity, -1 if limit is None else limit]
-        status, stock, taken = await self._reserve(keys=self._stock_keys(stock_key, taken_key), args=args)
+        keys = self._stock_keys(stock_key, taken_key)
+        status, stock, taken = await self._batch.call(self._reserve, keys, args)
+        return ReserveResult(_RESERVE_STATUS[int(status)], int(stock), int(taken))
+
+    async def peek_reserve(
+        self, stock_key: str, taken_key: str | None, member: str, *, quantity: int, limit: int | None
+    ) -> ReserveResult:
+        check_reserve(quantity=quantity, limit=limit, taken_key=taken_key)
+        args: list[str | int] = [member, quantity, -1 if limit is None else limit]
+        keys = self._stock_keys(stock_key, taken_key)
+        status, stock, taken = await self._batch.call(self._peek_reserve, keys, args)
         return ReserveResult(_RESERVE_STATUS[int(status)], int(stock), int(taken))
 
     async def release(
         self, stock_key: str, taken_key: str | None, member: str, *, quantity: int
     ) -> int | None:
         check_reserve(quantity=quantity, limit=None, taken_key=taken_key)
-        stock = await self._release(keys=self._stock_keys(stock_key, taken_key), args=[member, quantity])
+        keys = self._stock_keys(stock_key, taken_key)
+        stock = await self._batch.call(self._release, keys, [member, quantity])
         return None if stock is None else int(stock)
 
     async def load_stock(
@@ -306,5 +245,5 @@ class RedisCounters(Counters):
         return bool(await self._load_stock(keys=self._stock_keys(stock_key, taken_key), args=args))
 
     async def close(self) -> None:
-        # The client belongs to the caller (bootstrap); there is nothing else to release.
-        return None
+        # The client belongs to the caller (bootstrap); the batcher's flusher is ours.
+        await self._batch.close()

@@ -96,6 +96,8 @@ def _ddl(schema: str) -> list[str]:
 class PostgresEventStore(EventStore):
     """The event store in PostgreSQL; ``url`` is a SQLAlchemy asyncpg URL."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str, *, schema: str = "liveloop_events") -> None:
         if not _IDENT.fullmatch(schema):
             raise ValueError(f"invalid schema name {schema!r}")

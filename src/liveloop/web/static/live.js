@@ -1,6 +1,8 @@
 // The viewer page of a live room: one socket (/ws/rooms/{id}, protocol v1), rendered without a framework.
 // The page URL may carry ?token= (a viewer token from the shop's app) and ?source= (traffic source);
 // without a token the viewer is a guest known by a device id kept in localStorage.
+// The live tools (polls, red packets, lotteries, the product bag, Q&A, co-host) live in live-*.js:
+// each registers an installer in window.liveloopTools and gets the `room` API defined below.
 "use strict";
 
 (() => {
@@ -71,6 +73,8 @@
     sendingTimer: null,
     errorTimer: null,
     entrance: { names: [], total: 0, timer: null },
+    viewer: null,
+    pending: new Map(), // ref -> {resolve, reject, timer} of the tools' requests
   };
 
   const fill = (template, values) =>
@@ -157,6 +161,9 @@
     state.ws = null;
     clearInterval(state.pingTimer);
     endSending();
+    for (const ref of [...state.pending.keys()]) {
+      settle({ type: "error", ref, code: "offline", message: T.error_offline });
+    }
     if (state.stopped || state.leaving) return;
     const final = FINAL_CLOSES[code];
     if (final) {
@@ -196,7 +203,9 @@
     switch (frame.type) {
       case "hello":
         state.guest = Boolean(frame.viewer && frame.viewer.guest);
+        state.viewer = frame.viewer || null;
         setComposer(!state.guest, state.guest ? T.sign_in_to_comment : T.say_something);
+        emit("hello", frame);
         break;
       case "snapshot":
         el.comments.replaceChildren();
@@ -214,13 +223,16 @@
         if (frame.entered) showEntered(frame.entered);
         break;
       case "ack":
+        if (settle(frame)) break;
         if (frame.ref && frame.ref === state.sendingRef) {
           el.input.value = "";
           hideError();
           endSending();
         }
+        if (frame.result) emit("ack", frame); // a comment that entered the room's lottery
         break;
       case "error":
+        if (settle(frame)) break;
         onError(frame);
         break;
       default:
@@ -274,10 +286,15 @@
           break;
         case "show_ended":
           onShowEnded();
+          dispatchItem(data);
           added = addNotice(T.show_ended_notice) || added;
           break;
-        default:
-          break; // pinned/unpinned: the frame's own "pinned" field is the state to show
+        default: {
+          // Live-tool items; pinned/unpinned: the frame's own "pinned" field is the state to show.
+          const notice = dispatchItem(data);
+          if (notice) added = addNotice(notice) || added;
+          break;
+        }
       }
     }
     if (!added) return;
@@ -548,6 +565,102 @@
     scheduleLikes();
   });
 
+  // ---- the live tools' API -----------------------------------------------------------------
+
+  const itemHandlers = new Map();
+  const listeners = new Map();
+
+  function settle(frame) {
+    const pending = frame.ref ? state.pending.get(frame.ref) : undefined;
+    if (!pending) return false;
+    state.pending.delete(frame.ref);
+    clearTimeout(pending.timer);
+    if (frame.type === "ack") pending.resolve(frame);
+    else pending.reject(frame);
+    return true;
+  }
+
+  function emit(event, payload) {
+    for (const fn of listeners.get(event) || []) fn(payload);
+  }
+
+  function dispatchItem(data) {
+    let notice = null;
+    for (const fn of itemHandlers.get(data.type) || []) notice = fn(data) || notice;
+    return notice;
+  }
+
+  const room = {
+    config,
+    T,
+    fill,
+    token,
+    get guest() {
+      return state.guest;
+    },
+    get viewer() {
+      return state.viewer;
+    },
+    send: sendFrame,
+    wallet: [], // coupons claimed on this page (the claim route's answers), newest first
+    // Send a frame with a fresh ref: resolves with its ack, rejects with its error frame.
+    request(frame, timeoutMs = 10000) {
+      return new Promise((resolve, reject) => {
+        const ref = `t${++state.refSeq}`;
+        if (!sendFrame({ ...frame, ref })) {
+          reject({ type: "error", code: "offline", message: T.error_offline });
+          return;
+        }
+        const timer = setTimeout(() => {
+          state.pending.delete(ref);
+          reject({ type: "error", code: "offline", message: T.error_offline });
+        }, timeoutMs);
+        state.pending.set(ref, { resolve, reject, timer });
+      });
+    },
+    onItem(type, fn) {
+      if (!itemHandlers.has(type)) itemHandlers.set(type, []);
+      itemHandlers.get(type).push(fn);
+    },
+    on(event, fn) {
+      if (!listeners.has(event)) listeners.set(event, []);
+      listeners.get(event).push(fn);
+    },
+    // A line in the comment feed (results of the tools: "X got 8.88").
+    notice(message) {
+      const stick = nearBottom();
+      addNotice(message);
+      while (el.comments.children.length > MAX_COMMENTS) el.comments.firstElementChild.remove();
+      if (stick) scrollToBottom();
+    },
+    // JSON over this server's API, with the viewer token when there is one: {ok, status, body}.
+    async api(path, { method = "GET", body } = {}) {
+      const headers = { Accept: "application/json" };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      else headers["X-Device-Id"] = deviceId(); // a guest, as on the socket
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      try {
+        const response = await fetch(path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          credentials: "omit",
+          cache: "no-store",
+        });
+        const text = await response.text();
+        let parsed = null;
+        try {
+          parsed = text ? JSON.parse(text) : null;
+        } catch (e) {
+          parsed = null;
+        }
+        return { ok: response.ok, status: response.status, body: parsed };
+      } catch (e) {
+        return { ok: false, status: 0, body: null };
+      }
+    },
+  };
+
   // ---- start ------------------------------------------------------------------------------
 
   el.comments.addEventListener("scroll", () => {
@@ -575,5 +688,6 @@
 
   setComposer(false, token ? T.say_something : T.sign_in_to_comment);
   setUpPlayer();
+  for (const install of window.liveloopTools || []) install(room, window.liveloopKit);
   connect();
 })();
