@@ -39,7 +39,7 @@ class Server:
 
 @contextmanager
 def running_server(
-    data_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 30
+    data_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 90
 ) -> Iterator[Server]:
     """Start `python -m liveloop serve` on a free port and wait for /readyz; stop it afterwards."""
     port = free_port()
@@ -57,7 +57,7 @@ def running_server(
             if process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{log.read_text()}")
             try:
-                if httpx2.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+                if httpx2.get(f"{server.url}/readyz", timeout=5).status_code == 200:
                     break
             except httpx2.TransportError:
                 pass

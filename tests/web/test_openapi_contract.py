@@ -71,5 +71,9 @@ def test_api_honours_its_contract(api_schema: Any) -> None:
         try:
             check()
         except Exception as exc:  # noqa: BLE001 - collected and reported below
-            failures[operation.label] = f"{type(exc).__name__}: {str(exc)[:2000]}"
+            # A FlakyFailure's message names no cause: keep what each failing call raised.
+            causes = "\n".join(
+                f"  {type(e).__name__}: {str(e)[:1500]}" for e in getattr(exc, "exceptions", ())
+            )
+            failures[operation.label] = f"{type(exc).__name__}: {str(exc)[:2000]}\n{causes}"
     assert not failures, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())

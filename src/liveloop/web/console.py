@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from liveloop import __version__
 from liveloop.core.container import ContainerDep
@@ -32,24 +31,12 @@ from liveloop.web.console_auth import (
 )
 from liveloop.web.console_i18n import console_strings
 from liveloop.web.i18n import other_language, pick_language
+from liveloop.web.templating import CONSOLE_PAGE_HEADERS, templates
 
 router = APIRouter(include_in_schema=False)
 
 MAX_FORM_BYTES: Final = 4096
 MAX_SHOW_ID: Final = 2**53
-# Scripts only from this server. ECharts writes inline style attributes (tooltips), hence
-# 'unsafe-inline' for styles alone. Sockets go back to this same origin.
-_HEADERS: Final = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'"
-    ),
-}
 _STATE_CLASS: Final = {
     ShowState.LIVE: "is-live",
     ShowState.SCHEDULED: "is-scheduled",
@@ -58,20 +45,9 @@ _STATE_CLASS: Final = {
 }
 
 
-@functools.cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("liveloop.web", "templates"),
-        autoescape=select_autoescape(("html",)),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def _render(name: str, status: int, **context: Any) -> HTMLResponse:
-    html = _templates().get_template(f"console/{name}").render(version=__version__, **context)
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+    html = templates().get_template(f"console/{name}").render(version=__version__, **context)
+    return HTMLResponse(html, status_code=status, headers=CONSOLE_PAGE_HEADERS)
 
 
 def _with_lang(path: str, lang: str, **params: str) -> str:

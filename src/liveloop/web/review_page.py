@@ -8,13 +8,11 @@ answers 401. The review itself is :func:`liveloop.analytics.review_service.get_r
 
 from __future__ import annotations
 
-import functools
-from typing import Annotated, Final
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from liveloop import __version__
 from liveloop.analytics.review_service import get_review
@@ -25,32 +23,11 @@ from liveloop.web.console_auth import principal_for_key, staff_key
 from liveloop.web.i18n import other_language, pick_language
 from liveloop.web.review_i18n import review_strings
 from liveloop.web.review_render import render_review_html
+from liveloop.web.templating import CONSOLE_PAGE_HEADERS, templates
 
 router = APIRouter(include_in_schema=False)
 
-# Scripts only from this server; ECharts sets inline style attributes (tooltips), hence
-# 'unsafe-inline' for styles alone (as on the console's pages).
-_HEADERS: Final = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'; form-action 'self'"
-    ),
-}
 ShowId = Annotated[int, Path(ge=1, le=2**53)]
-
-
-@functools.cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("liveloop.web", "templates"),
-        autoescape=select_autoescape(("html",)),
-        undefined=StrictUndefined,
-    )
 
 
 def _link(path: str, lang: str, **params: str) -> str:
@@ -70,7 +47,7 @@ def _bearer(request: Request) -> tuple[bool, str | None]:
 def _error(lang: str, status: int, code: str, message: str) -> HTMLResponse:
     t = review_strings(lang)
     html = (
-        _templates()
+        templates()
         .get_template("review_error.html")
         .render(
             lang=lang,
@@ -82,7 +59,7 @@ def _error(lang: str, status: int, code: str, message: str) -> HTMLResponse:
             version=__version__,
         )
     )
-    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+    return HTMLResponse(html, status_code=status, headers=CONSOLE_PAGE_HEADERS)
 
 
 @router.get("/console/shows/{show_id}/review", response_class=HTMLResponse)
@@ -108,4 +85,4 @@ async def review_page(request: Request, container: ContainerDep, show_id: ShowId
         language_link=_link(request.url.path, other_language(lang)),
         console_link=_link(f"/console/shows/{show_id}", lang),
     )
-    return HTMLResponse(html, headers=_HEADERS)
+    return HTMLResponse(html, headers=CONSOLE_PAGE_HEADERS)

@@ -18,26 +18,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from liveloop import __version__
 from liveloop.analytics.live_schema import Ratio
 from liveloop.analytics.review_models import Review, Suggestion
 from liveloop.web.review_i18n import review_strings
+from liveloop.web.templating import templates
 
 CHART_WIDTH, CHART_HEIGHT = 960, 220
 FUNNEL_WIDTH, FUNNEL_LABEL = 480, 150
-
-
-@functools.cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("liveloop.web", "templates"),
-        autoescape=select_autoescape(("html",)),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 @functools.cache
@@ -193,7 +182,7 @@ def render_review_html(
     fmt = Formats(lang, zone)
     t: Callable[..., str] = lambda key, **kw: strings[key].format(**kw) if kw else strings[key]  # noqa: E731
     return (
-        _templates()
+        templates()
         .get_template("review.html")
         .render(
             r=review,
