@@ -219,9 +219,15 @@ class RealtimeNode:
     async def _depart(self, room: LocalRoom, viewer_id: str, *, reason: str, remove: bool) -> None:
         if remove:
             await self.counters.remove_presence(presence_key(room.room_id), viewer_id)
-        started = room.sessions.pop(viewer_id, None)
-        seconds = max(0.0, self._wall() - started) if started is not None else 0.0
+        local = room.sessions.pop(viewer_id, None)
         keys = room.keys
+        # The session's start in Counters says a session is open: a node that sweeps a viewer it
+        # never held counts the watch time from it, and its absence says the session was ended
+        # already (swept here or on another node), so a late close does not end it a second time.
+        since_ms = await self.counters.get(keys.viewer_session_start(viewer_id))
+        if not since_ms:
+            return
+        seconds = max(0.0, self._wall() - (local if local is not None else since_ms / 1000))
         await self.counters.delete(keys.viewer_session_start(viewer_id))
         if seconds:
             await self.counters.incr(keys.watch_seconds, round(seconds))
