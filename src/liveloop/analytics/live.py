@@ -7,7 +7,8 @@ memory. Every ``flush_seconds`` (and at close) the deltas are written to Counter
 (:mod:`.live_keys`): increments, new distinct members, explain segments, and the global number of
 open sessions sampled into the peak and the minute's peak. Nodes sharing Redis counters therefore
 add up to one figure, and :meth:`LiveMetrics.snapshot` builds the schema from Counters and the show's
-row alone, never by scanning events.
+row alone, never by scanning events, and once per flush period for all of a show's readers (console
+sockets, the API, the alert rules: :mod:`.live_cache`).
 
 Loss window: a crash loses at most ``flush_seconds`` of this node's events (Counters are a cache;
 the event store keeps every event for the review). When Counters fail, a delta is kept and retried
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 import structlog
 
 from liveloop.analytics.live_aggregate import ShowAggregate
+from liveloop.analytics.live_cache import Built, SnapshotCache
 from liveloop.analytics.live_delta import ShowDelta
 from liveloop.analytics.live_keys import METRICS_TTL_SECONDS, ShowKeys
 from liveloop.analytics.live_snapshot import build_metrics, distinct_names
@@ -89,6 +91,7 @@ class LiveMetrics:
         flush_seconds: float = 1.0,
         window_seconds: float = 2.0,
         retire_seconds: float = 900.0,
+        snapshot_seconds: float | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         if flush_seconds <= 0 or window_seconds <= 0:
@@ -102,6 +105,10 @@ class LiveMetrics:
         #: An ended show's aggregate is dropped after this long without events.
         self.retire_seconds = retire_seconds
         self._clock = clock
+        #: Built snapshots are reused this long (default: the flush period, at most 1 s; 0: never).
+        self.snapshots = SnapshotCache(
+            min(flush_seconds, 1.0) if snapshot_seconds is None else snapshot_seconds
+        )
         self._shows: dict[int, ShowAggregate] = {}
         self._last_event: dict[int, float] = {}
         self._windows: dict[int, _Known] = {}
@@ -220,6 +227,7 @@ class LiveMetrics:
             if (window.started_at, window.ended_at) != (aggregate.started_at, aggregate.ended_at):
                 aggregate.set_window(started_at=window.started_at, ended_at=window.ended_at)
                 self._rooms.pop(window.room_id, None)
+                self.snapshots.changed(sid)
 
     async def _ensure_rooms(self, room_ids: Collection[int]) -> None:
         now = time.monotonic()
@@ -301,6 +309,7 @@ class LiveMetrics:
             self.failures += 1
             self._retry[sid] = pending
             log.warning("live metrics flush failed, will retry", show_id=sid, error=str(exc))
+        self.snapshots.changed(sid)  # written, or partly: cached snapshots of the show are stale
 
     def _retire(self) -> None:
         """Forget ended shows that have been quiet a while, and old cache entries."""
@@ -310,6 +319,7 @@ class LiveMetrics:
             if aggregate.ended_at is not None and quiet and not aggregate.touched and sid not in self._retry:
                 del self._shows[sid]
                 self._last_event.pop(sid, None)
+        self.snapshots.prune()
         horizon = 10 * self.window_seconds
         for cache, keep in ((self._windows, self._shows), (self._rooms, {})):
             for key in [k for k, known in cache.items() if k not in keep and now - known.read_at > horizon]:
@@ -331,10 +341,17 @@ class LiveMetrics:
         """The show's metrics (the schema in docs), from Counters and the show's row.
 
         ShowNotFound unless the show exists in ``shop_id``. ``minutes=False`` leaves the per-minute
-        rows out (and skips counting their distinct sets).
+        rows out (and skips counting their distinct sets). Built at most once per ``snapshot_seconds``
+        for all readers (:mod:`.live_cache`): the dict is shared, do not change it.
         """
+        built = await self.snapshots.get(show_id, minutes, lambda: self._build(show_id, minutes=minutes))
+        if built.shop_id != shop_id:
+            raise ShowNotFound(f"show {show_id} not found")
+        return built.metrics
+
+    async def _build(self, show_id: int, *, minutes: bool) -> Built:
         window = (await self.windows.shows([show_id])).get(show_id)
-        if window is None or window.shop_id != shop_id:
+        if window is None:
             raise ShowNotFound(f"show {show_id} not found")
         now = self._clock()
         keys = ShowKeys(show_id)
@@ -343,7 +360,7 @@ class LiveMetrics:
         )
         names = distinct_names(window, now, sums, explain, minutes=minutes)
         counts = await self.counters.count_distinct_many([keys.distinct(name) for name in names])
-        return build_metrics(
+        metrics = build_metrics(
             window,
             now=now,
             sums=sums,
@@ -351,6 +368,7 @@ class LiveMetrics:
             distinct=dict(zip(names, counts, strict=True)),
             minutes=minutes,
         )
+        return Built(window.shop_id, metrics)
 
 
 @asynccontextmanager

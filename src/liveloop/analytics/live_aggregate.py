@@ -1,10 +1,16 @@
 """ShowAggregate: one show's live metrics on this node, updated incrementally from the event stream.
 
 Pure and synchronous: :meth:`ShowAggregate.apply` folds a batch of events into pending deltas (sums,
-new members of distinct sets) and :meth:`ShowAggregate.drain` hands them over for the flush to
-Counters, where every node's deltas add up to the global figures. The hot path reads the events'
-attributes and ``data`` dicts directly (no payload validation), keeps its state in plain lists, sets
-and dicts, and places an event in its minute by comparing its time with the current minute's bounds.
+members of distinct sets) and :meth:`ShowAggregate.drain` hands them over for the flush to Counters,
+where every node's deltas add up to the global figures.
+
+The hot path does as little per event as Python allows: one loop places each event in its minute (by
+comparing its time with the current minute's bounds) and appends it to its kind's group; each group is
+then folded in bulk every ``_CHUNK`` events and when the minute changes (counts are lengths, sums
+and members are read with ``operator`` getters, distinct members are appended and deduped against the
+seen set once per drain, in C: :func:`~.live_state.take_new`). Only entries and leaves (which pair
+up) and the rare kinds run Python per event. Events' fields and ``data`` dicts are read directly (no
+payload validation).
 
 Which events count (METRICS.md: a show counts the events between its start and its end, with
 ``GRACE_MS`` of tolerance):
@@ -23,33 +29,16 @@ Which events count (METRICS.md: a show counts the events between its start and i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from operator import itemgetter
+from typing import Any, cast
 
 from liveloop.analytics.live_keys import NO_PRODUCT
 from liveloop.analytics.live_pending import PendingShow
 from liveloop.analytics.live_state import (
-    B_CLICK,
-    B_COMMENTING,
-    B_EXPOSURE,
-    B_INTERACTING,
-    B_LIKING,
-    B_ORDER,
-    B_PAID,
-    B_SHARING,
-    B_UV,
-    CART,
-    CLICKED,
-    CODES,
-    COMMENT,
-    COUPON,
     ENTERED,
-    EXPLAINING,
-    EXPOSED,
-    FOLLOW,
     GRACE_MS,
+    GROUPS,
     LEFT,
-    LIFECYCLE,
-    LIKE,
     M_COMMENTS,
     M_FOLLOWS,
     M_GMV,
@@ -60,7 +49,6 @@ from liveloop.analytics.live_state import (
     M_PAID,
     M_SHARES,
     M_VOTES,
-    ORDER_CREATED,
     P_CARTS,
     P_CLICKS,
     P_EXPOSURES,
@@ -68,10 +56,8 @@ from liveloop.analytics.live_state import (
     P_ORDERS,
     P_PAID,
     PAIRING_MS,
-    QUESTION,
     QUICK_EXIT_MS,
-    REFUNDED,
-    SHARE,
+    RARE,
     T_CARTS,
     T_CLICKS,
     T_COMMENTS,
@@ -92,9 +78,8 @@ from liveloop.analytics.live_state import (
     T_SHARES,
     T_VOTES,
     T_WATCH,
-    VOTE,
     Minute,
-    Product,
+    Seen,
     Source,
     epoch_ms,
 )
@@ -102,9 +87,18 @@ from liveloop.core.events import Event
 
 __all__ = ["ShowAggregate"]
 
-_LIKE_BITS = B_LIKING | B_INTERACTING
-_COMMENT_BITS = B_COMMENTING | B_INTERACTING
-_SHARE_BITS = B_SHARING | B_INTERACTING
+#: An event's fields: pydantic keeps a model's field values in its ``__dict__``, and a dict read is
+#: several times cheaper than an attribute read (``BaseModel`` defines ``__getattr__``, which keeps
+#: CPython off its fast attribute path), so the hot path reads each event's ``__dict__`` once.
+Fields = dict[str, Any]
+
+_ACTOR = itemgetter("actor")
+_DATA = itemgetter("data")
+_COUNT = itemgetter("count")
+_PRODUCT_ID = itemgetter("product_id")
+#: apply() folds its groups every this many events, while the events are still in the CPU's cache (the
+#: fold reads them again); measured with ``liveloop bench live-metrics``.
+_CHUNK = 1000
 
 
 class ShowAggregate(PendingShow):
@@ -114,224 +108,200 @@ class ShowAggregate(PendingShow):
 
     def apply(self, events: Iterable[Event]) -> None:
         """Fold ``events`` (of this show, in order) into the pending deltas."""
-        codes = CODES
-        t = self._t
+        groups: list[list[Fields]] = [[] for _ in range(RARE + 1)]
+        add = {kind: groups[group].append for kind, group in GROUPS.items()}
         lo, hi, cur, whole = self._lo, self._hi, self._cur, self._whole
-        ms = cur.sums
-        flags, new = self._flags, self._new
-        uv_new, inter_new = new["uv"], new["interacting"]
-        liking_new, commenting_new, sharing_new = new["liking"], new["commenting"], new["sharing"]
-        exposure_new, click_new = new["exposure"], new["click"]
-        products, sources, opened, entries = self._products, self._sources, self._open, self._entries
-        start = self._start
-        for e in events:
-            code = codes.get(e.type)
-            if code is None:
-                continue
-            at = e.at
-            if not lo <= at < hi:
+        seq = events if isinstance(events, list) else list(events)
+        for begin in range(0, len(seq), _CHUNK):
+            for e in seq[begin : begin + _CHUNK]:
+                f: Fields = e.__dict__  # see Fields
+                at = f["at"]
+                if lo <= at < hi:
+                    to = add.get(f["type"])
+                    if to is not None:
+                        to(f)
+                    continue
+                kind = f["type"]
+                if kind not in add:
+                    continue
+                self._fold(groups, cur, whole)  # the events of the minute so far go first
                 found = self._locate(at)
                 if found is None:
-                    if code == LEFT:  # a session that ended after the show may have overlapped it
-                        self._left(e, epoch_ms(at) - start, None)
+                    if kind == LEFT:  # a session that ended after the show may have overlapped it
+                        self._sessions([f], None, None)
                     continue
                 lo, hi, cur, whole = found
-                ms = cur.sums
-            a: str = e.actor  # type: ignore[assignment]  # None is dropped at drain
-            if code == LIKE:
-                n = e.data["count"]
-                t[T_LIKES] += n
-                ms[M_LIKES] += n
-                f = flags.get(a, 0)
-                if f & _LIKE_BITS != _LIKE_BITS:
-                    flags[a] = f | _LIKE_BITS
-                    if not f & B_LIKING:
-                        liking_new.append(a)
-                    if not f & B_INTERACTING:
-                        inter_new.append(a)
-            elif code == COMMENT:
-                t[T_COMMENTS] += 1
-                ms[M_COMMENTS] += 1
-                f = flags.get(a, 0)
-                if f & _COMMENT_BITS != _COMMENT_BITS:
-                    flags[a] = f | _COMMENT_BITS
-                    if not f & B_COMMENTING:
-                        commenting_new.append(a)
-                    if not f & B_INTERACTING:
-                        inter_new.append(a)
-            elif code == EXPOSED:
-                pid = e.data["product_id"]
-                product = products.get(pid)
-                if product is None:
-                    product = products[pid] = Product()
-                t[T_EXPOSURES] += 1
-                product.sums[P_EXPOSURES] += 1
-                f = flags.get(a, 0)
-                if not f & B_EXPOSURE:
-                    flags[a] = f | B_EXPOSURE
-                    exposure_new.append(a)
-                s = product.exposure
-                if a not in s.seen:
-                    s.seen.add(a)
-                    s.new.append(a)
-                s = cur.exposure
-                if a not in s.seen:
-                    s.seen.add(a)
-                    s.new.append(a)
-            elif code == ENTERED:
+                add[kind](f)
+            self._fold(groups, cur, whole)  # while the chunk's events are still in the CPU cache
+        self._lo, self._hi, self._cur, self._whole = lo, hi, cur, whole
+        self.touched = True  # cheaper than tracking whether any event counted: a drain of nothing is cheap
+
+    def _fold(self, groups: list[list[Fields]], minute: Minute, whole: int | None) -> None:
+        """Fold one minute's groups (see :data:`~.live_state.GROUPS`) and empty them. ``whole``: the
+        minute's start (ms after the show's) when it is a whole calendar minute inside the show."""
+        likes, comments, exposures, clicks, shares, votes, follows, questions, sessions, rare = groups
+        t, ms, sets = self._t, minute.sums, self._sets
+        interacting = sets["interacting"].new  # likers, commenters, sharers join it at the drain
+        if likes:
+            n = sum(map(_COUNT, map(_DATA, likes)))
+            t[T_LIKES] += n
+            ms[M_LIKES] += n
+            sets["liking"].new += map(_ACTOR, likes)
+            likes.clear()
+        if comments:
+            t[T_COMMENTS] += len(comments)
+            ms[M_COMMENTS] += len(comments)
+            sets["commenting"].new += map(_ACTOR, comments)
+            comments.clear()
+        if exposures:
+            t[T_EXPOSURES] += len(exposures)
+            self._product_signals(exposures, P_EXPOSURES, sets["exposure"], minute.exposure)
+            exposures.clear()
+        if clicks:
+            t[T_CLICKS] += len(clicks)
+            self._product_signals(clicks, P_CLICKS, sets["click"], minute.click)
+            clicks.clear()
+        if shares:
+            t[T_SHARES] += len(shares)
+            ms[M_SHARES] += len(shares)
+            sets["sharing"].new += map(_ACTOR, shares)
+            shares.clear()
+        for group, total, field in ((votes, T_VOTES, M_VOTES), (follows, T_FOLLOWS, M_FOLLOWS)):
+            if group:
+                t[total] += len(group)
+                ms[field] += len(group)
+                interacting.extend(map(_ACTOR, group))
+                group.clear()
+        if questions:
+            t[T_QUESTIONS] += len(questions)
+            interacting.extend(map(_ACTOR, questions))
+            questions.clear()
+        if sessions:
+            self._sessions(sessions, minute, whole)
+            sessions.clear()
+        if rare:
+            for e in rare:
+                self._rare(e, minute)
+            rare.clear()
+
+    def _product_signals(self, events: list[Fields], field: int, show: Seen, minute: Seen) -> None:
+        """Exposures or clicks (``field``): the product's count and members, the show's and minute's."""
+        actors = list(map(_ACTOR, events))
+        show.new += actors
+        minute.new += actors
+        products = self._products
+        exposure = field == P_EXPOSURES
+        for product_id, actor in zip(map(_PRODUCT_ID, map(_DATA, events)), actors, strict=True):
+            product = products.get(product_id)
+            if product is None:
+                product = self._product(product_id)
+            product.sums[field] += 1
+            (product.exposure if exposure else product.click).new.append(actor)
+
+    def _sessions(self, events: list[Fields], minute: Minute | None, whole: int | None) -> None:
+        """Entries and leaves of one minute (None: leaves after the show's end), in order. See the
+        module docstring for how a leave closes its session."""
+        t, start, end = self._t, self._start, self._end_rel
+        opened, watched, entries = self._open, self._watched, self._entries
+        uv, sources = self._sets["uv"].new, self._sources
+        pv = ins = outs = opens = open_ms = watch = sessions = quick = 0
+        for e in events:
+            at = e["at"]
+            # In a whole minute, an event's offset is its second and microsecond (no epoch arithmetic).
+            rel = epoch_ms(at) - start if whole is None else whole + at.second * 1000 + at.microsecond // 1000
+            data = e["data"]
+            if e["type"] == ENTERED:
                 if whole is None:
-                    rel = self._clamp(epoch_ms(at) - start)
-                else:
-                    rel = whole + at.second * 1000 + at.microsecond // 1000
-                t[T_PV] += 1
-                t[T_OPEN] += 1
-                t[T_OPEN_MS] += rel
-                ms[M_IN] += 1
-                f = flags.get(a, 0)
-                if not f & B_UV:
-                    flags[a] = f | B_UV
-                    uv_new.append(a)
-                opened[a] = rel
+                    rel = self._clamp(rel)
+                actor = e["actor"]
+                pv += 1
+                ins += 1
+                opens += 1
+                open_ms += rel
+                uv.append(actor)
+                opened[actor] = rel  # an event without an actor: a None key, never paired
                 entries.append(rel)
-                name = e.data.get("source") or "other"
+                name = data.get("source") or "other"
                 source = sources.get(name)
                 if source is None:
                     source = sources[name] = Source()
                 source.entries += 1
-                s = source.viewers
-                if a not in s.seen:
-                    s.seen.add(a)
-                    s.new.append(a)
-            elif code == LEFT:
-                if whole is None:
-                    rel = epoch_ms(at) - start
-                else:
-                    rel = whole + at.second * 1000 + at.microsecond // 1000
-                self._left(e, rel, cur)
-            elif code == CLICKED:
-                pid = e.data["product_id"]
-                product = products.get(pid)
-                if product is None:
-                    product = products[pid] = Product()
-                t[T_CLICKS] += 1
-                product.sums[P_CLICKS] += 1
-                f = flags.get(a, 0)
-                if not f & B_CLICK:
-                    flags[a] = f | B_CLICK
-                    click_new.append(a)
-                s = product.click
-                if a not in s.seen:
-                    s.seen.add(a)
-                    s.new.append(a)
-                s = cur.click
-                if a not in s.seen:
-                    s.seen.add(a)
-                    s.new.append(a)
-            elif code <= QUESTION:  # share, vote, follow, question: all interactions
-                bits = B_INTERACTING
-                if code == SHARE:
-                    t[T_SHARES] += 1
-                    ms[M_SHARES] += 1
-                    bits = _SHARE_BITS
-                elif code == VOTE:
-                    t[T_VOTES] += 1
-                    ms[M_VOTES] += 1
-                elif code == FOLLOW:
-                    t[T_FOLLOWS] += 1
-                    ms[M_FOLLOWS] += 1
-                else:
-                    t[T_QUESTIONS] += 1
-                f = flags.get(a, 0)
-                if f & bits != bits:
-                    flags[a] = f | bits
-                    if bits & B_SHARING and not f & B_SHARING:
-                        sharing_new.append(a)
-                    if not f & B_INTERACTING:
-                        inter_new.append(a)
-            else:
-                self._rare(code, e, cur)
-        self._lo, self._hi, self._cur, self._whole = lo, hi, cur, whole
-        self.touched = True  # cheaper than tracking whether any event counted: a drain of nothing is cheap
+                source.viewers.new.append(actor)
+                continue
+            lasted = round(data["watch_seconds"] * 1000)
+            began = rel - lasted
+            if rel < -GRACE_MS or (end is not None and began >= end):
+                continue  # the session ended before the show or began after it: not this show's
+            viewer = cast(str, e["actor"] or data.get("viewer_id"))
+            clamped = began if began > 0 else 0  # began < end here
+            entry = opened.pop(viewer, None)
+            if entry is not None and abs(entry - clamped) > PAIRING_MS:
+                entry = None  # an older session's entry here: that session left through another node
+            if entry is None and began >= -GRACE_MS:
+                entry = clamped  # entered on another node
+            if entry is not None:
+                opens -= 1
+                open_ms -= entry
+            else:  # in the room when the show started: an entry at the start
+                pv += 1
+                self._minute(0).sums[M_IN] += 1
+                uv.append(viewer)
+            seen = (rel if end is None or rel < end else end) - clamped
+            if seen > 0:  # capped so that the viewer's total stays within the show so far
+                before = watched.get(viewer, 0)
+                room = (rel if end is None else end) - before
+                if seen > room:
+                    seen = room if room > 0 else 0
+                watched[viewer] = before + seen
+                watch += seen
+            sessions += 1
+            if lasted < QUICK_EXIT_MS:
+                quick += 1
+            outs += 1
+        t[T_PV] += pv
+        t[T_OPEN] += opens
+        t[T_OPEN_MS] += open_ms
+        t[T_WATCH] += watch
+        t[T_SESSIONS] += sessions
+        t[T_QUICK] += quick
+        if minute is not None:
+            minute.sums[M_IN] += ins
+            minute.sums[M_OUT] += outs
 
-    def _rare(self, code: int, e: Event, cur: Minute) -> None:
-        """Orders, refunds, coupons, carts, explain changes, show lifecycle: few, so off the hot loop."""
-        t, data = self._t, e.data
-        if code == ORDER_CREATED:
+    def _rare(self, e: Fields, cur: Minute) -> None:
+        """Orders, refunds, coupons, carts, explain changes, show lifecycle: few, so event by event."""
+        t, data, kind = self._t, e["data"], e["type"]
+        if kind == "order.created" or kind == "order.paid":
             product = self._product(data["product_id"])
-            buyer = cast(str, data.get("buyer") or e.actor)
-            t[T_ORDERS] += 1
-            cur.sums[M_ORDERS] += 1
-            product.sums[P_ORDERS] += 1
-            self._mark(buyer, B_ORDER, "order")
-            if buyer not in product.order.seen:
-                product.order.seen.add(buyer)
+            buyer = cast(str, data.get("buyer") or e["actor"])
+            if kind == "order.created":
+                t[T_ORDERS] += 1
+                cur.sums[M_ORDERS] += 1
+                product.sums[P_ORDERS] += 1
+                self._mark(buyer, "order")
                 product.order.new.append(buyer)
-        elif code > ORDER_CREATED and code < REFUNDED:  # order.paid
-            product = self._product(data["product_id"])
-            buyer = cast(str, data.get("buyer") or e.actor)
-            amount = data["amount_cents"]
-            t[T_PAID] += 1
-            t[T_GMV] += amount
-            cur.sums[M_PAID] += 1
-            cur.sums[M_GMV] += amount
-            product.sums[P_PAID] += 1
-            product.sums[P_GMV] += amount
-            self._mark(buyer, B_PAID, "paid")
-            if buyer not in product.paid.seen:
-                product.paid.seen.add(buyer)
+            else:
+                amount = data["amount_cents"]
+                t[T_PAID] += 1
+                t[T_GMV] += amount
+                cur.sums[M_PAID] += 1
+                cur.sums[M_GMV] += amount
+                product.sums[P_PAID] += 1
+                product.sums[P_GMV] += amount
+                self._mark(buyer, "paid")
                 product.paid.new.append(buyer)
-        elif code == REFUNDED:
+        elif kind == "order.refunded":
             t[T_REFUNDS] += data["amount_cents"]
-        elif code == COUPON:
+        elif kind == "coupon.redeemed":
             t[T_COUPONS] += data["discount_cents"]
-        elif code == CART:
+        elif kind == "cart.added":
             t[T_CARTS] += 1
             self._product(data["product_id"]).sums[P_CARTS] += data.get("quantity", 1)
-        elif code == EXPLAINING:
-            at = epoch_ms(e.at)
+        elif kind == "showcase.explaining":
+            at = epoch_ms(e["at"])
             product_id = data.get("product_id")
             value = NO_PRODUCT if product_id is None else int(product_id)
             self._explain_new[str(at)] = value
             self.merge_segments({at: value})
-        elif code == LIFECYCLE:
+        else:  # show.started, show.ended, show.cancelled
             self.lifecycle_seen = True
-
-    def _left(self, e: Event, rel: int, minute: Minute | None) -> bool:
-        """Close a session that ended ``rel`` ms after the start (see the module docstring); a leave
-        of ``minute`` unless None (after the end). False when the session is not this show's."""
-        data = e.data
-        lasted = round(data["watch_seconds"] * 1000)
-        began = rel - lasted
-        end = self._end_rel
-        if rel < -GRACE_MS or (end is not None and began >= end):
-            return False  # the session ended before the show or began after it
-        viewer = cast(str, e.actor or data.get("viewer_id"))
-        t = self._t
-        entry = self._open.pop(viewer, None)
-        if entry is not None and abs(entry - self._clamp(began)) > PAIRING_MS:
-            entry = None  # an older session's entry here: that session left through another node
-        if entry is None and began >= -GRACE_MS:
-            entry = self._clamp(began)  # entered on another node
-        if entry is not None:
-            t[T_OPEN] -= 1
-            t[T_OPEN_MS] -= entry
-        else:  # in the room when the show started: an entry at the start
-            t[T_PV] += 1
-            self._minute(0).sums[M_IN] += 1
-            self._mark(viewer, B_UV, "uv")
-        upto = rel if end is None or rel < end else end
-        watched = upto - (began if began > 0 else 0)
-        if watched > 0:
-            before = self._watched.get(viewer, 0)
-            room = (end if end is not None else rel) - before
-            if watched > room:
-                watched = room if room > 0 else 0
-            self._watched[viewer] = before + watched
-            t[T_WATCH] += watched
-        t[T_SESSIONS] += 1
-        if lasted < QUICK_EXIT_MS:
-            t[T_QUICK] += 1
-        if minute is not None:
-            minute.sums[M_OUT] += 1
-        self.touched = True
-        return True

@@ -7,7 +7,7 @@ knows, and :meth:`PendingShow.drain`, which turns all that into a :class:`ShowDe
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -20,6 +20,7 @@ from liveloop.analytics.live_state import (
     P_XPV,
     Minute,
     Product,
+    Seen,
     Source,
     at_ms,
     epoch_ms,
@@ -30,6 +31,10 @@ from liveloop.analytics.live_state import (
 __all__ = ["PendingShow"]
 
 _EMPTY_RANGE = datetime(1970, 1, 1, tzinfo=UTC)
+#: Sets whose members are all interacting viewers. apply() does not add their members to
+#: ``interacting``; the drain adds those it sees for the first time: a member seen before is in
+#: ``interacting`` already (it was added the drain it was first seen).
+_INTERACTIONS = ("commenting", "liking", "sharing")
 
 
 class PendingShow:
@@ -41,8 +46,7 @@ class PendingShow:
         self._minutes: dict[int, Minute] = {}
         self._products: dict[int, Product] = {}
         self._sources: dict[str, Source] = {}
-        self._flags: dict[str, int] = {}  # viewer -> bits of the show-level sets it is in (live_state.BITS)
-        self._new: dict[str, list[str]] = {name: [] for name in DISTINCT}  # not yet flushed, per set
+        self._sets = {name: Seen() for name in DISTINCT}  # show-level distinct sets
         self._open: dict[str, int] = {}  # viewer -> entry (ms after start) of sessions entered here
         self._watched: dict[str, int] = {}  # viewer -> watch ms counted here (for the cap)
         self._entries: list[int] = []  # entry times (ms after start) not yet attributed to a product
@@ -112,11 +116,8 @@ class PendingShow:
             product = self._products[product_id] = Product()
         return product
 
-    def _mark(self, viewer: str, bit: int, name: str) -> None:
-        f = self._flags.get(viewer, 0)
-        if not f & bit:
-            self._flags[viewer] = f | bit
-            self._new[name].append(viewer)
+    def _mark(self, viewer: str | None, name: str) -> None:
+        self._sets[name].new.append(viewer)
 
     # -- explain segments ---------------------------------------------------------------------------
 
@@ -145,42 +146,54 @@ class PendingShow:
         delta = ShowDelta()
         sums, distinct = delta.sums, delta.distinct
         take_sums(sums, "", TOTAL_FIELDS, self._t)
-        for name, members in self._new.items():
-            take_new(distinct, name, members)
+        sets = self._sets
+        for name in DISTINCT:
+            if name != "interacting":
+                fresh = take_new(distinct, name, sets[name])
+                if name in _INTERACTIONS:
+                    sets["interacting"].new += fresh
+        take_new(distinct, "interacting", sets["interacting"])
         for name, source in self._sources.items():
             if source.entries:
                 sums[f"src:{name}"] = source.entries
                 source.entries = 0
-            take_new(distinct, f"src:{name}", source.viewers.new)
+            take_new(distinct, f"src:{name}", source.viewers)
         for index, minute in self._minutes.items():
             take_sums(sums, f"m{index}:", MINUTE_FIELDS, minute.sums)
-            take_new(distinct, f"m{index}:exposure", minute.exposure.new)
-            take_new(distinct, f"m{index}:click", minute.click.new)
+            take_new(distinct, f"m{index}:exposure", minute.exposure)
+            take_new(distinct, f"m{index}:click", minute.click)
         for product_id, product in self._products.items():
             take_sums(sums, f"p{product_id}:", PRODUCT_FIELDS, product.sums)
-            take_new(distinct, f"p{product_id}:exposure", product.exposure.new)
-            take_new(distinct, f"p{product_id}:click", product.click.new)
-            take_new(distinct, f"p{product_id}:order", product.order.new)
-            take_new(distinct, f"p{product_id}:paid", product.paid.new)
+            take_new(distinct, f"p{product_id}:exposure", product.exposure)
+            take_new(distinct, f"p{product_id}:click", product.click)
+            take_new(distinct, f"p{product_id}:order", product.order)
+            take_new(distinct, f"p{product_id}:paid", product.paid)
         delta.explain, self._explain_new = self._explain_new, {}
         self._forget_old_minutes(self.minute_index(now))
         self.touched = bool(self._entries)
         return delta
 
     def _attribute(self, now: int, *, final: bool) -> None:
-        """Count entries old enough (or all, when ``final``) for the product explained at the time."""
-        if not self._entries:
+        """Count entries old enough (or all, when ``final``) for the product explained at the time:
+        sorted, the entries of each explain segment are one slice (two bisections, no per-entry work)."""
+        entries = self._entries
+        if not entries:
             return
-        cutoff = now - self._start - ATTRIBUTION_DELAY_MS
-        keep: list[int] = []
-        for rel in self._entries:
-            if rel > cutoff and not final:
-                keep.append(rel)
+        entries.sort()
+        ready = len(entries) if final else bisect_right(entries, now - self._start - ATTRIBUTION_DELAY_MS)
+        starts, products = self._seg_starts, self._seg_products
+        for i, product_id in enumerate(products):
+            if product_id == NO_PRODUCT:
                 continue
-            product_id = self.explained_at(self._start + rel)
-            if product_id is not None:
-                self._product(product_id).sums[P_XPV] += 1
-        self._entries[:] = keep  # in place: apply() may hold the list
+            lo = bisect_left(entries, starts[i] - self._start, 0, ready)
+            hi = (
+                ready
+                if i + 1 == len(starts)
+                else bisect_left(entries, starts[i + 1] - self._start, lo, ready)
+            )
+            if hi > lo:
+                self._product(product_id).sums[P_XPV] += hi - lo
+        del entries[:ready]  # in place: apply() may hold the list
 
     def _forget_old_minutes(self, current: int) -> None:
         """Drop the dedup sets of minutes long past (a late event there only re-sends a member)."""

@@ -1,14 +1,17 @@
 """The building blocks of :class:`~liveloop.analytics.live_aggregate.ShowAggregate`'s state.
 
-Plain lists indexed by constants, small ``__slots__`` classes and int codes: the hot path pays for
-list indexing and int compares, not for attribute dicts or string keys.
+Plain lists indexed by constants and small ``__slots__`` classes: the hot path pays for list indexing,
+not for attribute dicts or string keys.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import filterfalse
+from operator import methodcaller
+from typing import cast
 
-from liveloop.analytics.live_keys import DISTINCT, MINUTE_FIELDS, PRODUCT_FIELDS, TOTAL_FIELDS
+from liveloop.analytics.live_keys import MINUTE_FIELDS, PRODUCT_FIELDS, TOTAL_FIELDS
 
 MINUTE_MS = 60_000
 #: Tolerance around the show's start and end, for node clocks and for the moment nodes learn the
@@ -23,48 +26,33 @@ PAIRING_MS = 1_000
 #: the explain change (flushed by whichever node made it) has reached Counters first.
 ATTRIBUTION_DELAY_MS = 3_000
 
-# Event codes, the frequent first (the hot loop tests them in this order); share..question must stay
-# contiguous (one range test sends them to one branch).
-(
-    LIKE,
-    COMMENT,
-    EXPOSED,
-    ENTERED,
-    LEFT,
-    CLICKED,
-    SHARE,
-    VOTE,
-    FOLLOW,
-    QUESTION,
-    CART,
-    ORDER_CREATED,
-    ORDER_PAID,
-    REFUNDED,
-    COUPON,
-    EXPLAINING,
-    LIFECYCLE,
-) = range(17)
+# The groups apply() sorts a minute's events into before folding each group in bulk: the frequent
+# kinds get one group each (counts and distinct members need no per-event Python code), entries and
+# leaves share one (a leave closes the session an earlier entry opened: order matters), and the rare
+# kinds share one, folded event by event in order.
+LIKES, COMMENTS, EXPOSURES, CLICKS, SHARES, VOTES, FOLLOWS, QUESTIONS, SESSIONS, RARE = range(10)
+ENTERED, LEFT = "viewer.entered", "viewer.left"
 
-CODES: dict[str, int] = {
-    "like.batched": LIKE,
-    "comment.posted": COMMENT,
-    "product.exposed": EXPOSED,
-    "viewer.entered": ENTERED,
-    "viewer.left": LEFT,
-    "product.clicked": CLICKED,
-    "share.made": SHARE,
-    "poll.voted": VOTE,
-    "follow.made": FOLLOW,
-    "question.asked": QUESTION,
-    "cart.added": CART,
-    "order.created": ORDER_CREATED,
-    "order.paid": ORDER_PAID,
-    "order.refunded": REFUNDED,
-    "coupon.redeemed": COUPON,
-    "showcase.explaining": EXPLAINING,
-    "show.started": LIFECYCLE,
-    "show.ended": LIFECYCLE,
-    "show.cancelled": LIFECYCLE,
+GROUPS: dict[str, int] = {
+    "like.batched": LIKES,
+    "comment.posted": COMMENTS,
+    "product.exposed": EXPOSURES,
+    "product.clicked": CLICKS,
+    "share.made": SHARES,
+    "poll.voted": VOTES,
+    "follow.made": FOLLOWS,
+    "question.asked": QUESTIONS,
+    ENTERED: SESSIONS,
+    LEFT: SESSIONS,
+    "cart.added": RARE,
+    "order.created": RARE,
+    "order.paid": RARE,
+    "order.refunded": RARE,
+    "coupon.redeemed": RARE,
+    "showcase.explaining": RARE,
+    "show.started": RARE,
+    "show.ended": RARE,
+    "show.cancelled": RARE,
 }
 
 _T = {name: i for i, name in enumerate(TOTAL_FIELDS)}
@@ -94,13 +82,6 @@ P_EXPOSURES, P_CLICKS, P_CARTS, P_ORDERS, P_PAID, P_GMV, P_XPV = range(len(PRODU
 assert MINUTE_FIELDS[M_GMV] == "gmv_cents"
 assert PRODUCT_FIELDS[P_XPV] == "explained_pv"
 
-# Show-level distinct sets as bits of one int per viewer: a repeat (the common case) costs one dict
-# read and one mask test, however many sets the event touches.
-B_UV, B_COMMENTING, B_LIKING, B_SHARING, B_INTERACTING, B_EXPOSURE, B_CLICK, B_ORDER, B_PAID = (
-    1 << i for i in range(len(DISTINCT))
-)
-BITS: dict[str, int] = {name: 1 << i for i, name in enumerate(DISTINCT)}
-
 
 def epoch_ms(at: datetime) -> int:
     """Whole milliseconds since the epoch of an aware datetime (exact: no float rounding of the ms)."""
@@ -112,13 +93,14 @@ def at_ms(ms: int) -> datetime:
 
 
 class Seen:
-    """A node-local distinct set and its members not yet flushed (re-adding a member is harmless)."""
+    """A node-local distinct set: ``new`` collects members as events come (repeats included, so the hot
+    path only appends); :func:`take_new` dedupes them against ``seen`` in bulk at the drain."""
 
     __slots__ = ("new", "seen")
 
     def __init__(self) -> None:
-        self.seen: set[str] = set()
-        self.new: list[str] = []
+        self.seen: set[str | None] = set()
+        self.new: list[str | None] = []
 
 
 class Minute:
@@ -151,16 +133,24 @@ class Source:
 
 #: Actor prefixes of staff ("staff:<id>", or "s:<id>" on the room socket): not viewers (METRICS.md).
 STAFF_PREFIXES = ("s:", "staff:")
+_IS_STAFF = methodcaller("startswith", STAFF_PREFIXES)
 
 
-def take_new(out: dict[str, list[str]], name: str, members: list[str]) -> None:
-    """Move ``members`` to ``out[name]`` and clear them, leaving out non-viewers: events without an
-    actor and staff (checked here, once per new member, rather than on every event)."""
-    if members:
-        kept = [m for m in members if m is not None and not m.startswith(STAFF_PREFIXES)]
-        members.clear()
+def take_new(out: dict[str, list[str]], name: str, members: Seen) -> set[str | None]:
+    """Move the members of ``members.new`` not seen before to ``out[name]`` (in no particular order),
+    leaving out non-viewers: events without an actor and staff (checked here, once per new member,
+    rather than on every event). Returns the members seen for the first time."""
+    if not members.new:
+        return set()
+    fresh = set(members.new).difference(members.seen)  # iterates the batch, not the (large) seen set
+    members.new.clear()
+    if fresh:
+        members.seen.update(fresh)
+        fresh.discard(None)
+        kept: list[str] = list(filterfalse(_IS_STAFF, cast(set[str], fresh)))
         if kept:
             out[name] = kept
+    return fresh
 
 
 def take_sums(out: dict[str, int], prefix: str, names: tuple[str, ...], values: list[int]) -> None:
