@@ -1,6 +1,6 @@
 """The fast refusal of a sold-out flash sale: no SQL for the crowd, the full path for everyone else.
 
-Statements are counted on the app's own engine (``before_cursor_execute``), on SQLite and
+Statements are counted on every engine of the process (``before_cursor_execute``), on SQLite and
 PostgreSQL, over memory and Redis counters.
 """
 
@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from starlette.testclient import TestClient
 
 from liveloop.commerce import (
@@ -24,7 +24,6 @@ from liveloop.commerce import (
 )
 from liveloop.commerce.lifecycle import do_cancel_order
 from liveloop.core.container import Container
-from liveloop.core.db import Database
 from liveloop.shops import Viewer
 from tests.commerce.conftest import make_sale
 from tests.commerce.test_concurrency import COUNTERS, buyer, commerce_on
@@ -32,19 +31,19 @@ from tests.conftest import ShopKeys, make_shop, run_in_app
 
 
 @contextmanager
-def counted(db: Database) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine runs meanwhile."""
+def counted() -> Iterator[list[str]]:
+    """Every SQL statement any engine of the process runs meanwhile: the app's, and on SQLite those
+    of the store's reader and writer threads (``Database.run_read``, ``Database.run_write``)."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
-    target = db.engine.sync_engine
-    event.listen(target, "before_cursor_execute", record)
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(target, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def order(sale_id: int, key: str, **fields: Any) -> OrderRequest:
@@ -65,7 +64,7 @@ def test_the_crowd_after_the_last_unit_costs_no_sql(
     async def run(container: Container) -> None:
         async with commerce_on(container, counters) as ctx:
             await sell_out(ctx, shop.shop_id, sale["id"], 2)
-            with counted(container.db) as statements:
+            with counted() as statements:
                 for n in range(100, 120):
                     with pytest.raises(SoldOut):
                         await do_place_order(ctx, buyer(shop.shop_id, n), order(sale["id"], f"late-{n}"))
@@ -83,7 +82,7 @@ def test_a_winner_retrying_its_key_still_gets_its_order(
     async def run(container: Container) -> None:
         async with commerce_on(container, counters) as ctx:
             ids = await sell_out(ctx, shop.shop_id, sale["id"], 2)
-            with counted(container.db) as statements:
+            with counted() as statements:
                 view = await do_place_order(ctx, buyer(shop.shop_id, 0), order(sale["id"], "win-0"))
             assert (view.replayed, view.order.id) == (True, ids[0])
             assert statements  # the full path: the replay comes from SQL
@@ -105,10 +104,10 @@ def test_until_the_process_has_read_the_sale_the_full_path_answers(
         async with commerce_on(container, "memory") as fresh:
             fresh.counters = first.counters  # shared counters, a process that never read the sale
             fresh.stock.counters = first.counters
-            with counted(container.db) as statements, pytest.raises(SoldOut):
+            with counted() as statements, pytest.raises(SoldOut):
                 await do_place_order(fresh, buyer(shop.shop_id, 7), order(sale["id"], "k7"))
             assert statements
-            with counted(container.db) as statements, pytest.raises(SoldOut):
+            with counted() as statements, pytest.raises(SoldOut):
                 await do_place_order(fresh, buyer(shop.shop_id, 8), order(sale["id"], "k8"))
             assert statements == []
 
@@ -142,7 +141,7 @@ def test_a_freed_unit_is_sold_again_and_the_refusal_lifts(client: TestClient, sh
             await do_cancel_order(ctx, buyer(shop.shop_id, 0), first_id)
             view = await do_place_order(ctx, buyer(shop.shop_id, 5), order(sale["id"], "k5-again"))
             assert not view.replayed
-            with counted(container.db) as statements, pytest.raises(SoldOut):
+            with counted() as statements, pytest.raises(SoldOut):
                 await do_place_order(ctx, buyer(shop.shop_id, 6), order(sale["id"], "k6"))
             assert statements == []
 

@@ -1,7 +1,9 @@
 """Placing orders: the grab path of flash sales and regular product orders.
 
 The grab, in order: a retried idempotency key returns its order; the offer is checked (the sale is
-running, the product exists); the key is claimed in Counters so concurrent retries wait for one
+running, the product exists), both read in one snapshot by ``Database.run_read`` (on SQLite one
+hand-off to a reader thread: the crowd holds the async pool's connections, and a request behind
+them waited 1-8 s for each read); the key is claimed in Counters so concurrent retries wait for one
 outcome; ``Counters.reserve`` refuses the crowd fast; then the order is written in ``created`` state
 with ``reserved_until``, in a SAVEPOINT of the process's group commit (``commerce.group_commit``: the
 concurrent winners share one transaction). If that write fails, the reservation is given back.
@@ -30,17 +32,16 @@ buyer pays, the price less the coupon's ``discount_cents``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
-import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from liveloop.commerce.context import CommerceContext
-from liveloop.commerce.contracts import OrderInfo
 from liveloop.commerce.coupon_redeem import check_coupon, hold_coupon
 from liveloop.commerce.errors import (
     BuyerRequired,
@@ -55,15 +56,14 @@ from liveloop.commerce.errors import (
 from liveloop.commerce.events import OrderCreated, order_event
 from liveloop.commerce.flash_sales import check_sale_running, check_show
 from liveloop.commerce.model import HOLDING_STATES, OrderState, SaleState
-from liveloop.commerce.order_batch import NewPayment, SaleWin
-from liveloop.commerce.order_views import OrderView, PaymentView, get_payment_view, intent_view, to_info
+from liveloop.commerce.order_batch import SaleWin
+from liveloop.commerce.order_payment import do_start_payment
+from liveloop.commerce.order_views import OrderView, get_payment_view, to_info
 from liveloop.commerce.stock import StockTarget
-from liveloop.commerce.storage import FlashSaleRow, OrderRow, PaymentRow, ProductRow
+from liveloop.commerce.storage import FlashSaleRow, OrderRow, ProductRow
 from liveloop.core.counters import ReserveStatus
 from liveloop.core.db import Database, utcnow
 from liveloop.shops import Viewer
-
-log = structlog.get_logger(__name__)
 
 CLAIM_TTL_SECONDS = 30.0
 _HOLDING = [state.value for state in HOLDING_STATES]
@@ -99,12 +99,48 @@ def check_request(request: OrderRequest) -> None:
         raise InvalidOrder("quantity must be at least 1")
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What a grab reads first, in one snapshot: the key's order, else the offer's row."""
+
+    existing: OrderRow | None = None
+    sale: FlashSaleRow | None = None
+    product: ProductRow | None = None
+
+
+def _order_by_key(session: Session, *, shop_id: int, buyer: str, key: str) -> OrderRow | None:
+    return session.scalar(
+        select(OrderRow).where(
+            OrderRow.shop_id == shop_id, OrderRow.buyer_id == buyer, OrderRow.idempotency_key == key
+        )
+    )
+
+
+def _find(session: Session, *, shop_id: int, buyer: str, request: OrderRequest) -> _Found:
+    existing = _order_by_key(session, shop_id=shop_id, buyer=buyer, key=request.idempotency_key)
+    if existing is not None:
+        return _Found(existing=existing)
+    if request.flash_sale_id is not None:
+        return _Found(sale=session.get(FlashSaleRow, request.flash_sale_id))
+    return _Found(product=session.get(ProductRow, request.product_id))
+
+
+async def _lookup(db: Database, *, shop_id: int, buyer: str, request: OrderRequest) -> _Found:
+    """One read, ``Database.run_read``: on SQLite one hand-off to the reader thread, not the async
+    pool, whose connections the crowd holds across turns of its busy loop (the over-limit regression)."""
+    return await db.run_read(partial(_find, shop_id=shop_id, buyer=buyer, request=request))
+
+
+async def _by_key(db: Database, *, shop_id: int, buyer: str, key: str) -> OrderRow | None:
+    return await db.run_read(partial(_order_by_key, shop_id=shop_id, buyer=buyer, key=key))
+
+
 async def _offer(
-    session: AsyncSession, shop_id: int, request: OrderRequest, now: datetime, *, buyer: str
+    db: Database, found: _Found, request: OrderRequest, now: datetime, *, shop_id: int, buyer: str
 ) -> _Offer:
     show_id = request.show_id
     if request.flash_sale_id is not None:
-        sale = await session.get(FlashSaleRow, request.flash_sale_id)
+        sale = found.sale
         if sale is None or sale.shop_id != shop_id:
             raise SaleNotFound(f"flash sale {request.flash_sale_id} not found")
         check_sale_running(sale, now)
@@ -114,33 +150,27 @@ async def _offer(
         show_id = sale.show_id if sale.show_id is not None else show_id
         price = sale.price_cents
     else:
-        product = await session.get(ProductRow, request.product_id)
+        product = found.product
         if product is None or product.shop_id != shop_id or product.archived:
             raise ProductNotFound(f"product {request.product_id} not found")
         target = StockTarget(product.id)
         price = product.price_cents
-    if show_id is not None and show_id == request.show_id:  # the buyer's word: check it
-        await check_show(session, shop_id, show_id)
-    if request.coupon_id is not None:  # refuse a bad coupon before the grab takes a unit
-        await check_coupon(
-            session,
-            request.coupon_id,
-            shop_id=shop_id,
-            buyer=buyer,
-            product_id=target.product_id,
-            amount_cents=price * request.quantity,
-            now=now,
-        )
+    buyers_show = show_id if show_id is not None and show_id == request.show_id else None
+    if buyers_show is not None or request.coupon_id is not None:
+        async with db.read() as session:
+            if buyers_show is not None:  # the buyer's word: check it
+                await check_show(session, shop_id, buyers_show)
+            if request.coupon_id is not None:  # refuse a bad coupon before the grab takes a unit
+                await check_coupon(
+                    session,
+                    request.coupon_id,
+                    shop_id=shop_id,
+                    buyer=buyer,
+                    product_id=target.product_id,
+                    amount_cents=price * request.quantity,
+                    now=now,
+                )
     return _Offer(target=target, show_id=show_id)
-
-
-async def _by_key(db: Database, *, shop_id: int, buyer: str, key: str) -> OrderRow | None:
-    async with db.read() as session:
-        return await session.scalar(
-            select(OrderRow).where(
-                OrderRow.shop_id == shop_id, OrderRow.buyer_id == buyer, OrderRow.idempotency_key == key
-            )
-        )
 
 
 def _check_same_request(row: OrderRow, request: OrderRequest) -> None:
@@ -290,10 +320,10 @@ async def do_place_order(ctx: CommerceContext, viewer: Viewer, request: OrderReq
         request.flash_sale_id, shop_id=shop_id, buyer=buyer, quantity=request.quantity
     ):
         raise SoldOut("sold out")  # the crowd after the last unit: no SQL read (see the docstring)
-    existing = await _by_key(ctx.db, shop_id=shop_id, buyer=buyer, key=key)
+    found = await _lookup(ctx.db, shop_id=shop_id, buyer=buyer, request=request)
+    existing = found.existing
     if existing is None:
-        async with ctx.db.read() as session:
-            offer = await _offer(session, shop_id, request, utcnow(), buyer=buyer)
+        offer = await _offer(ctx.db, found, request, utcnow(), shop_id=shop_id, buyer=buyer)
         ctx.stock.remember_sale(shop_id, offer.target)
         existing = await _claim_or_replay(ctx, shop_id=shop_id, buyer=buyer, request=request)
     if existing is not None:
@@ -312,7 +342,7 @@ async def do_place_order(ctx: CommerceContext, viewer: Viewer, request: OrderReq
         raise
     info = to_info(order)
     ctx.events.emit(order_event(OrderCreated, info))
-    return OrderView(order, await _start_payment(ctx, info))
+    return OrderView(order, await do_start_payment(ctx, info))
 
 
 async def _grab(
@@ -350,39 +380,3 @@ async def _grab(
     )
     group = ("sale", target.flash_sale_id)
     return await ctx.orders.run(write, lock_key=lock_key, undo=undo, group=group, payload=win)
-
-
-async def _start_payment(ctx: CommerceContext, order: OrderInfo) -> PaymentView | None:
-    """Ask the provider to collect; a provider that fails leaves the order to expire."""
-    try:
-        intent = await ctx.payments.create_payment(order)
-    except Exception:
-        log.exception("payment provider failed; the order will expire unpaid", order_id=order.id)
-        return None
-
-    payment = NewPayment(
-        shop_id=order.shop_id,
-        order_id=order.id,
-        provider=intent.provider,
-        provider_ref=intent.provider_ref,
-        amount_cents=intent.amount_cents,
-    )
-
-    async def record(session: AsyncSession) -> bool:
-        session.add(
-            PaymentRow(
-                shop_id=payment.shop_id,
-                order_id=payment.order_id,
-                provider=payment.provider,
-                provider_ref=payment.provider_ref,
-                amount_cents=payment.amount_cents,
-            )
-        )
-        await session.flush()
-        return True
-
-    # Through the group commit too: a sale's winners record their payments together. An
-    # IntegrityError: the provider's notice was faster and recorded the payment already.
-    with contextlib.suppress(IntegrityError):
-        await ctx.orders.run(record, lock_key=(0, 0), group=("payments",), payload=payment)
-    return intent_view(intent)

@@ -136,6 +136,7 @@ class Database:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._sqlite_writer: SqliteWriter | None = None
+        self._sqlite_reader: SqliteWriter | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -184,18 +185,40 @@ class Database:
         busy the event loop is. Elsewhere it runs on the async engine (``AsyncSession.run_sync``).
         Either way ``session.begin_nested()`` is a real SAVEPOINT.
         """
-        database = self.engine.url.database
-        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        if not self._own_sqlite_file():
             async with self.savepoint_transaction() as session:  # (a memory database: this connection)
                 return await session.run_sync(fn)
         if self._sqlite_writer is None:
-            self._sqlite_writer = SqliteWriter(
-                self.engine.url.render_as_string(hide_password=False), on_connect=sqlite_pragmas
-            )
+            self._sqlite_writer = SqliteWriter(self._sqlite_url(), on_connect=sqlite_pragmas)
         return await self._sqlite_writer.run(fn)
 
+    async def run_read(self, fn: Callable[[Session], T]) -> T:
+        """``fn(session)`` (synchronous SQLAlchemy, reads only) on one snapshot of the store.
+
+        For the reads of a path that must stay fast while a crowd saturates the event loop. On
+        SQLite it runs as one hand-off to a reader thread with its own connection (not the async
+        pool, which the crowd's other requests hold; :mod:`liveloop.core.sqlite_writer`); a write
+        in ``fn`` fails there. Elsewhere it runs on the async engine (``AsyncSession.run_sync``).
+        Loaded objects stay usable after it returns (``expire_on_commit=False``).
+        """
+        if not self._own_sqlite_file():
+            async with self.read() as session:
+                return await session.run_sync(fn)
+        if self._sqlite_reader is None:
+            self._sqlite_reader = SqliteWriter(self._sqlite_url(), on_connect=sqlite_pragmas, read_only=True)
+        return await self._sqlite_reader.run(fn)
+
+    def _own_sqlite_file(self) -> bool:
+        database = self.engine.url.database
+        return self.engine.dialect.name == "sqlite" and bool(database) and database != ":memory:"
+
+    def _sqlite_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
     async def dispose(self) -> None:
-        writer, self._sqlite_writer = self._sqlite_writer, None
-        if writer is not None:
-            await asyncio.get_running_loop().run_in_executor(None, writer.close)
+        threads = (self._sqlite_writer, self._sqlite_reader)
+        self._sqlite_writer = self._sqlite_reader = None
+        for thread in threads:
+            if thread is not None:
+                await asyncio.get_running_loop().run_in_executor(None, thread.close)
         await self.engine.dispose()

@@ -7,6 +7,7 @@ from liveloop.shops.api import (
     ViewerKeysDep,
     current_principal,
     current_viewer,
+    get_viewer_keys,
 )
 from liveloop.shops.contracts import Permission, Principal, Role, Viewer
 from liveloop.shops.errors import ExpiredViewerToken, InvalidViewerToken
@@ -43,5 +44,6 @@ __all__ = [
     "get_principal",
     "get_shop",
     "get_viewer",
+    "get_viewer_keys",
     "guest_viewer",
 ]
