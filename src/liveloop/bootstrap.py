@@ -136,11 +136,11 @@ async def build_container(settings: Settings) -> AsyncIterator[Container]:
 
 
 @asynccontextmanager
-async def open_notifier(counters: Counters) -> AsyncIterator[Notifier]:
+async def open_notifier(counters: Counters, *, allow_private_hosts: bool = False) -> AsyncIterator[Notifier]:
     """The outbound channels (WeCom robots, webhooks) over HTTP; WeCom's rate limit kept in ``counters``."""
     from liveloop.adapters.notify import HttpNotifier
 
-    notifier = HttpNotifier(counters)
+    notifier = HttpNotifier(counters, allow_private_hosts=allow_private_hosts)
     try:
         yield notifier
     finally:

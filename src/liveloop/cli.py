@@ -176,9 +176,24 @@ def bench_fanout(
         Path | None, typer.Option(help="Save the JSON report here (default: bench/results in the repo).")
     ] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Save the JSON report.")] = True,
+    capacity: Annotated[
+        bool, typer.Option("--capacity", help="Then the capacity ramp: raise the comment rate step by step.")
+    ] = False,
+    capacity_rates: Annotated[
+        str, typer.Option(help="The ramp's offered comments/s, comma-separated, increasing.")
+    ] = "200,400,800,1600,3200",
+    capacity_duration: Annotated[float, typer.Option(min=0.5, help="Seconds of load per ramp step.")] = 10,
 ) -> None:
     """One live room under load from a separate process: throughput, latency, CPU, memory, floor."""
     from liveloop.sim import fanout
+
+    ramp = None
+    if capacity:
+        try:
+            rates = tuple(float(rate) for rate in capacity_rates.split(","))
+            ramp = fanout.CapacityOptions(rates=rates, duration=capacity_duration)
+        except ValueError as exc:
+            raise typer.BadParameter(f"--capacity-rates: {exc}") from None
 
     options = fanout.FanoutOptions(
         viewers=viewers,
@@ -190,6 +205,7 @@ def bench_fanout(
         senders=senders,
         probes=probes,
         results_dir=(results_dir or fanout.repo_root() / "bench" / "results") if save else None,
+        capacity=ramp,
     )
     err = Console(stderr=True, highlight=False)
     try:
@@ -199,6 +215,8 @@ def bench_fanout(
         raise typer.Exit(1) from None
     wide = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     wide.print(fanout.render(report))
+    if ramp is not None:
+        wide.print(fanout.render_capacity(report))
     typer.echo(fanout.report_line(report))
 
 

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = Field(default="console", description="Log renderer.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(default="info")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest accepted HTTP body.")
+    notify_allow_private_hosts: bool = Field(
+        default=False,
+        description="Let notify targets (webhooks) point at loopback, private or link-local addresses: "
+        "for on-premise installs and tests; off, such URLs are refused when saved and when sent to.",
+    )
     viewer_token_ttl_seconds: int = Field(
         default=3600, ge=60, le=86400, description="Default lifetime of a viewer token."
     )
@@ -55,6 +60,13 @@ class Settings(BaseSettings):
         default="lean",
         description="WebSocket protocol of `liveloop serve`: lean = uvicorn's websockets-sansio keeping "
         "less per socket (liveloop.web.ws_protocol); websockets-sansio = uvicorn's own.",
+    )
+    room_max_comments_per_second: float = Field(
+        default=50,
+        gt=0,
+        le=100_000,
+        description="Comments a live room shows per second; above it each tick keeps an evenly "
+        "spread sample (priority items are never sampled).",
     )
 
     @property

@@ -49,7 +49,9 @@ def counters(fake_time: FakeTime) -> MemoryCounters:
 
 
 def notifier(counters: MemoryCounters, fake_time: FakeTime, **kwargs: object) -> HttpNotifier:
+    """The fake receivers listen on 127.0.0.1: private hosts allowed (the guard: test_notify_guard.py)."""
     policy = RetryPolicy(max_attempts=4, base_seconds=0.5, rate_limited_seconds=10.0, cap_seconds=60.0)
+    kwargs.setdefault("allow_private_hosts", True)
     return HttpNotifier(counters, policy=policy, sleep=fake_time.sleep, **kwargs)  # type: ignore[arg-type]
 
 
@@ -178,7 +180,9 @@ async def test_client_side_limiter_gives_up_after_its_longest_wait(
 ) -> None:
     robot.default = Answer.wecom(0)
     policy = RetryPolicy(max_limiter_wait_seconds=5.0)
-    sender = HttpNotifier(counters, policy=policy, sleep=fake_time.sleep, wecom_per_minute=1)
+    sender = HttpNotifier(
+        counters, policy=policy, sleep=fake_time.sleep, wecom_per_minute=1, allow_private_hosts=True
+    )
     try:
         assert (await sender.send(wecom(robot), MESSAGE)).delivered
         delivery = await sender.send(wecom(robot), MESSAGE)

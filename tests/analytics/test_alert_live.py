@@ -7,13 +7,22 @@ import hmac
 import time
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from liveloop.settings import Settings
 from tests.analytics.live_support import emit, start_show
 from tests.conftest import ShopKeys, created, run_in_app
 from tests.fake_http import Answer, FakeReceiver, serving
 
 X, Y = 501, 502  # X is explained now; Y was explained before and clicked well
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The fake receivers listen on 127.0.0.1, so this module allows private notify hosts
+    (the guard itself: tests/shops/test_notify_guard.py)."""
+    return settings.model_copy(update={"notify_allow_private_hosts": True})
 
 
 def wait_for(what: Any, *, seconds: float = 10) -> Any:

@@ -9,6 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from liveloop.core.notify import NotifyKind
+from liveloop.settings import Settings
 from liveloop.shops import Role
 from liveloop.shops.errors import InvalidNotifyTarget
 from liveloop.shops.notify_targets import MAX_NOTIFY_TARGETS, check_target_url, mask_url
@@ -16,6 +17,13 @@ from tests.conftest import ShopKeys, created
 from tests.fake_http import Answer, FakeReceiver, serving
 
 ROBOT = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The fake receivers listen on 127.0.0.1, so this module allows private notify hosts
+    (the guard itself: tests/shops/test_notify_guard.py)."""
+    return settings.model_copy(update={"notify_allow_private_hosts": True})
 
 
 def test_create_list_delete(client: TestClient, shop: ShopKeys) -> None:
@@ -207,3 +215,88 @@ def test_url_rules_and_masking() -> None:
         mask_url("https://h.example.com/p?token=abcdefghijkl&a=b")
         == "https://h.example.com/p?token=****ijkl&a=****"
     )
+
+
+def test_a_target_is_edited_with_the_rules_of_create(client: TestClient, shop: ShopKeys) -> None:
+    owner = shop.headers()
+    hook = created(
+        client.post(
+            "/api/v1/notify-targets",
+            json={"kind": "webhook", "url": "https://ops.example.com/hook", "secret": "s" * 16},
+            headers=owner,
+        )
+    )
+    path = f"/api/v1/notify-targets/{hook['id']}"
+    moved = client.patch(
+        path,
+        json={"url": "https://ops.example.com/v2?token=abcdefghijkl"},
+        headers=shop.headers(Role.OPERATOR),
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json() | {"created_at": None} == {
+        "id": hook["id"],
+        "kind": "webhook",
+        "url_masked": "https://ops.example.com/v2?token=****ijkl",
+        "has_secret": True,  # left out: unchanged
+        "enabled": True,
+        "created_at": None,
+    }
+    off = client.patch(path, json={"enabled": False, "secret": None}, headers=owner).json()
+    assert (off["enabled"], off["has_secret"], off["url_masked"]) == (
+        False,
+        False,
+        moved.json()["url_masked"],
+    )
+    assert client.patch(path, json={}, headers=owner).json() == off  # nothing given: nothing changes
+    assert client.get("/api/v1/notify-targets", headers=owner).json() == [off]
+
+    refused = [
+        ({"url": "ftp://ops.example.com/hook"}, "shops.invalid_notify_target"),
+        ({"url": "https://user:pass@ops.example.com/hook"}, "shops.invalid_notify_target"),
+        ({"secret": "short"}, "request.validation_error"),
+        ({"kind": "wecom"}, "request.validation_error"),  # the kind does not change
+        ({"enabled": "yes please"}, "request.validation_error"),
+    ]
+    for body, code in refused:
+        answer = client.patch(path, json=body, headers=owner)
+        assert answer.status_code == 422, body
+        assert answer.json()["error"]["code"] == code, body
+    assert client.get("/api/v1/notify-targets", headers=owner).json() == [off]
+
+    robot = created(
+        client.post("/api/v1/notify-targets", json={"kind": "wecom", "url": ROBOT}, headers=owner)
+    )
+    robot_path = f"/api/v1/notify-targets/{robot['id']}"
+    for body in ({"secret": "x" * 16}, {"url": "https://ops.example.com/hook"}):
+        answer = client.patch(robot_path, json=body, headers=owner)
+        assert answer.status_code == 422, body
+        assert answer.json()["error"]["code"] == "shops.invalid_notify_target"
+    new_key = ROBOT.replace("0ec2sifa5aaa", "0ec2sifa5bbb")
+    assert (
+        client.patch(robot_path, json={"url": new_key}, headers=owner).json()["url_masked"].endswith("5bbb")
+    )
+
+
+def test_editing_needs_the_permission_and_the_shop(
+    client: TestClient, shop: ShopKeys, other_shop: ShopKeys
+) -> None:
+    body = {"kind": "webhook", "url": "https://theirs.example.com/hook"}
+    theirs = created(client.post("/api/v1/notify-targets", json=body, headers=other_shop.headers()))
+    mine = created(client.post("/api/v1/notify-targets", json=body, headers=shop.headers()))
+    answer = client.patch(
+        f"/api/v1/notify-targets/{theirs['id']}", json={"enabled": False}, headers=shop.headers()
+    )
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "shops.notify_target_not_found"
+    for role in (Role.HOST, Role.MODERATOR):
+        answer = client.patch(
+            f"/api/v1/notify-targets/{mine['id']}", json={"enabled": False}, headers=shop.headers(role)
+        )
+        assert answer.status_code == 403
+        assert answer.json()["error"]["code"] == "auth.permission_denied"
+    assert [
+        t["enabled"] for t in client.get("/api/v1/notify-targets", headers=other_shop.headers()).json()
+    ] == [True]
+    assert [t["enabled"] for t in client.get("/api/v1/notify-targets", headers=shop.headers()).json()] == [
+        True
+    ]

@@ -12,13 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from liveloop.settings import Settings
 from liveloop.shops import Permission, Role
 from liveloop.shops.model import ROLE_PERMISSIONS
 from tests.conftest import ShopKeys, make_shop
 
 ANY_STAFF = None
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The fake receivers listen on 127.0.0.1, so this module allows private notify hosts
+    (the guard itself: tests/shops/test_notify_guard.py)."""
+    return settings.model_copy(update={"notify_allow_private_hosts": True})
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,8 @@ RULES: dict[str, Rule] = {
     "DELETE /api/v1/shows/{show_id}/lineup/items/{product_id}": Rule(P.SHOWS_WRITE),
     # Viewers (token or X-Device-Id) read it too: tests/rooms/test_showcase.py.
     "GET /api/v1/shows/{show_id}/showcase": Rule(P.SHOWS_READ),
+    # Viewers (token or X-Device-Id) read it too: tests/web/test_live_tools.py.
+    "GET /api/v1/rooms/{room_id}/live-tools": Rule(P.SHOWS_READ),
     "PUT /api/v1/shows/{show_id}/explaining": Rule(
         P.SHOWS_CONTROL, lambda r: {"product_id": r.product_id}, refers_to_rows=True
     ),
@@ -149,6 +160,7 @@ RULES: dict[str, Rule] = {
     # Sends to the seeded target, 127.0.0.1:9 (nothing listens): one try, answered as data.
     "POST /api/v1/notify-targets/{target_id}/test": Rule(P.ALERTS_MANAGE),
     "DELETE /api/v1/notify-targets/{target_id}": Rule(P.ALERTS_MANAGE),
+    "PATCH /api/v1/notify-targets/{target_id}": Rule(P.ALERTS_MANAGE, lambda r: {"enabled": True}),
     "GET /api/v1/moderation/words": Rule(P.MODERATE),
     "POST /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),
     "DELETE /api/v1/moderation/words": Rule(P.ROOMS_WRITE, lambda r: {"words": ["傻瓜"]}),

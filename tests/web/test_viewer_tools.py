@@ -257,6 +257,62 @@ def test_a_coupon_drop_is_claimed_and_taken_off_the_next_order(site: Site, open_
     assert guest.errors == []
 
 
+def test_a_late_joiner_sees_the_flash_sale_and_the_coupon_drop_opened_before_it_came(
+    site: Site, open_viewer: OpenViewer, tmp_path: Path
+) -> None:
+    room = site.room("晚到的人")
+    show = site.live_show(room, "晚场福利")
+    cream = product(site, "晚霜", 25900)
+    assert site.http.put(f"/api/v1/shows/{show}/lineup", json={"product_ids": [cream["id"]]}).is_success
+    sale_body = {
+        "product_id": cream["id"],
+        "show_id": show,
+        "price_cents": 1990,
+        "stock": 8,
+        "duration_seconds": 600,
+    }
+    sale = post(site, "/api/v1/flash-sales", sale_body)
+    template = post(
+        site,
+        "/api/v1/coupon-templates",
+        {
+            "name": "晚场专享券",
+            "kind": "amount_off",
+            "amount_off_cents": 500,
+            "valid_days": 7,
+            "total_quantity": 50,
+        },
+    )
+    drop = post(site, f"/api/v1/rooms/{room}/coupon-drops", {"template_id": template["id"], "quantity": 6})
+    early = site.http.post("/api/v1/viewer-tokens", json={"user_id": "early", "nickname": "早到"}).json()[
+        "token"
+    ]
+    claimed = site.http.post(
+        f"/api/v1/coupon-drops/{drop['id']}/claim", headers={"Authorization": f"Bearer {early}"}
+    )
+    assert claimed.status_code == 201, claimed.text
+
+    # Opened before the viewer came: no stream item will announce them again.
+    viewer = open_viewer(site.page_url(room, token=site.token("late", "晚来的")))
+    joined(viewer)
+    page = viewer.page
+    flash = page.locator(f'.flash-card[data-sale="{sale["id"]}"]')
+    expect(flash).to_contain_text("限时秒杀")
+    expect(flash).to_contain_text("晚霜")
+    expect(flash).to_contain_text("¥19.9")
+    expect(flash.locator(".flash-countdown")).to_have_text(re.compile(r"^距结束 (10:00|0\d:\d\d)$"))
+    coupon = page.locator(f'.coupon-tile[data-drop="{drop["id"]}"]')
+    expect(coupon).to_contain_text("晚场专享券")
+    expect(coupon.locator(".tile-status")).to_have_text("剩 5 张")
+    page.screenshot(path=str(tmp_path / "late-joiner.png"), animations="disabled")
+    coupon.locator(".tile-action").tap()
+    expect(coupon).to_contain_text("已领取")
+    flash.get_by_role("button", name="马上抢").tap()
+    order = page.locator('.sheet[data-sheet="order"]')
+    expect(order.locator(".order-amount")).to_have_text("实付 ¥14.9")  # the claimed coupon took ¥5 off
+    assert viewer.errors == []
+
+
 def test_questions_are_asked_upvoted_and_answered(
     site: Site, open_viewer: OpenViewer, tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ from liveloop.commerce.context import CommerceContext, OrderPolicy
 from liveloop.commerce.contracts import FlashSaleInfo, OrderInfo, ProductInfo
 from liveloop.commerce.coupon_events import COUPON_EVENT_TYPES, CouponClaimed, CouponDropped, CouponRedeemed
 from liveloop.commerce.coupon_rules import CouponKind, CouponState, CouponTerms, discount_cents
+from liveloop.commerce.coupons import OpenCouponDrop, get_open_coupon_drops
 from liveloop.commerce.errors import (
     BuyerRequired,
     CouponAlreadyUsed,
@@ -51,6 +52,7 @@ from liveloop.commerce.events import (
     OrderPaid,
     OrderRefunded,
 )
+from liveloop.commerce.flash_sales import RoomFlashSale, get_room_flash_sales
 from liveloop.commerce.lifecycle import do_apply_payment_notice, do_expire_orders
 from liveloop.commerce.model import OrderState, SaleState
 from liveloop.commerce.orders import OrderRequest, do_place_order
@@ -100,6 +102,7 @@ __all__ = [
     "InvalidCoupon",
     "InvalidOrder",
     "InvalidSale",
+    "OpenCouponDrop",
     "OrderCancelled",
     "OrderCreated",
     "OrderEventData",
@@ -121,6 +124,7 @@ __all__ = [
     "Payments",
     "ProductInfo",
     "ProductNotFound",
+    "RoomFlashSale",
     "RoomNotFound",
     "SaleEnded",
     "SaleNotActive",
@@ -135,7 +139,9 @@ __all__ = [
     "do_expire_orders",
     "do_place_order",
     "do_rebuild_counters",
+    "get_open_coupon_drops",
     "get_product_infos",
+    "get_room_flash_sales",
     "make_commerce",
     "sign_notification",
 ]

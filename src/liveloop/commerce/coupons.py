@@ -249,6 +249,56 @@ async def get_coupon_drops(
         return list(await session.scalars(stmt.order_by(CouponDropRow.id).limit(page.limit + 1)))
 
 
+@dataclass(frozen=True, slots=True)
+class OpenCouponDrop:
+    """A drop a viewer can still claim from, as the room shows it."""
+
+    drop_id: int
+    template_id: int
+    name: str
+    terms: CouponTerms
+    product_id: int | None  # only this product; None: the whole shop
+    quantity: int
+    claimed: int
+    left: int  # what the next claims can still get: the drop's rest, bounded by the template's
+    expires_at: datetime
+
+
+async def get_open_coupon_drops(db: Database, *, shop_id: int, room_id: int) -> list[OpenCouponDrop]:
+    """The room's drops still open (in their window, coupons left, template enabled), oldest first.
+    No principal: what the room shows."""
+    now = utcnow()
+    stmt = (
+        select(CouponDropRow, CouponTemplateRow)
+        .join(CouponTemplateRow, CouponTemplateRow.id == CouponDropRow.template_id)
+        .where(
+            CouponDropRow.shop_id == shop_id,
+            CouponDropRow.room_id == room_id,
+            CouponDropRow.expires_at > now,
+            CouponDropRow.claimed < CouponDropRow.quantity,
+            CouponTemplateRow.disabled_at.is_(None),
+            CouponTemplateRow.quantity_issued < CouponTemplateRow.total_quantity,
+        )
+        .order_by(CouponDropRow.id)
+    )
+    async with db.read() as session:
+        rows = (await session.execute(stmt)).all()
+    return [
+        OpenCouponDrop(
+            drop_id=drop.id,
+            template_id=template.id,
+            name=template.name,
+            terms=terms_of(template),
+            product_id=template.product_id,
+            quantity=drop.quantity,
+            claimed=drop.claimed,
+            left=min(drop.quantity - drop.claimed, template.total_quantity - template.quantity_issued),
+            expires_at=drop.expires_at,
+        )
+        for drop, template in rows
+    ]
+
+
 async def get_coupon_drop(db: Database, principal: Principal, drop_id: int) -> CouponDropRow:
     check_permission(principal, Permission.SHOWS_READ)
     async with db.read() as session:

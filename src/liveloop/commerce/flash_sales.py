@@ -219,6 +219,39 @@ async def get_flash_sales(
         return list(await session.scalars(stmt.order_by(FlashSaleRow.id).limit(page.limit + 1)))
 
 
+@dataclass(frozen=True, slots=True)
+class RoomFlashSale:
+    """A flash sale as a room shows it to a viewer who just came in."""
+
+    sale: FlashSaleInfo
+    name: str  # the product's title
+    stock_left: int  # units not held by created or paid orders (the SQL truth)
+
+
+async def get_room_flash_sales(db: Database, *, shop_id: int, show_id: int) -> list[RoomFlashSale]:
+    """The sales of the shop's show ``show_id`` that have not ended, oldest first: running ones and
+    ones announced with a countdown (``sale.state`` tells which). No principal: what the room shows."""
+    now = utcnow()
+    stmt = (
+        select(FlashSaleRow, ProductRow.title)
+        .join(ProductRow, ProductRow.id == FlashSaleRow.product_id)
+        .where(
+            FlashSaleRow.shop_id == shop_id,
+            FlashSaleRow.show_id == show_id,
+            ~_state_filter(SaleState.ENDED, now),
+        )
+        .order_by(FlashSaleRow.id)
+    )
+    async with db.read() as session:
+        rows = (await session.execute(stmt)).all()
+    return [
+        RoomFlashSale(
+            sale=to_sale_info(row, now), name=title, stock_left=max(0, row.stock - row.quantity_allocated)
+        )
+        for row, title in rows
+    ]
+
+
 async def get_flash_sale(db: Database, principal: Principal, sale_id: int) -> FlashSaleRow:
     check_permission(principal, Permission.CATALOG_READ)
     async with db.read() as session:

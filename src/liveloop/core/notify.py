@@ -12,12 +12,21 @@ Guarantees of :meth:`Notifier.send`:
   retry may deliver it twice. Webhook receivers dedupe on the ``X-Liveloop-Delivery`` header.
 - A target's ``url`` and ``secret`` are credentials (a WeCom robot's key sits in its URL): adapters
   never log them; they log :meth:`NotifyTarget.safe_url` instead.
+- Unless private hosts are allowed (``LIVELOOP_NOTIFY_ALLOW_PRIVATE_HOSTS``, for on-premise installs
+  and tests), a send to a host that is or resolves to a non-public address (loopback, private,
+  link-local such as the cloud metadata service, ...) is refused as ``failed_permanent``: a shop's
+  staff choose these URLs, and the server must not become their way into its own network (SSRF).
+  :func:`check_public_url` is the one rule, applied when a target is saved and again at each send,
+  since what a name resolves to may change.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
@@ -29,12 +38,21 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Message",
+    "NonPublicAddress",
     "Notifier",
     "NotifierDep",
     "NotifyKind",
     "NotifyTarget",
+    "Resolver",
+    "check_public_url",
     "get_notifier",
+    "is_public_address",
+    "resolve_host",
 ]
+
+#: How long a save or a send waits for DNS before taking the name as unresolvable.
+RESOLVE_TIMEOUT_SECONDS = 5.0
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class NotifyKind(StrEnum):
@@ -102,6 +120,70 @@ class Notifier(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Release connections; idempotent."""
+
+
+class NonPublicAddress(Exception):
+    """The URL's host is, or resolves to, an address liveloop does not send to."""
+
+    def __init__(self, host: str, address: str) -> None:
+        shown = host if host == address else f"{host} ({address})"
+        super().__init__(f"{shown} is not a public internet address")
+        self.host = host
+        self.address = address
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (OSError when it does not resolve)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        raise OSError(f"resolving {host} timed out") from None
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public_address(address: str) -> bool:
+    """True for a globally routable unicast address; False for loopback, private, link-local,
+    shared (CGNAT), reserved, multicast and unspecified ones, and for IPv6 forms that embed such
+    an IPv4 address (mapped, 6to4, NAT64)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 scope id (fe80::1%eth0)
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and not is_public_address(str(embedded)):
+            return False
+    return ip.is_global and not ip.is_multicast
+
+
+async def check_public_url(url: str, *, resolve: Resolver = resolve_host) -> list[str]:
+    """The addresses ``url``'s host stands for, all public; NonPublicAddress when one is not.
+
+    A literal IP is checked as it is; a name is resolved (OSError when it does not resolve, which
+    the caller decides about: a save may accept it, a send cannot go anywhere anyway).
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        addresses = await resolve(host, port)
+        if not addresses:
+            raise OSError(f"{host} resolves to no address")
+    for address in addresses:
+        if not is_public_address(address):
+            raise NonPublicAddress(host, address)
+    return addresses
 
 
 def get_notifier(request: Request) -> Notifier:

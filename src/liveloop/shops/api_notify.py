@@ -1,4 +1,8 @@
-"""HTTP routes of a shop's notify targets (WeCom group robots, webhooks) and their test message."""
+"""HTTP routes of a shop's notify targets (WeCom group robots, webhooks) and their test message.
+
+Managing targets is ``ALERTS_MANAGE`` (owner, operator). A URL on a loopback, private or link-local
+host is refused (422 ``shops.notify_target_not_public``) unless ``LIVELOOP_NOTIFY_ALLOW_PRIVATE_HOSTS``.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,25 @@ class NotifyTargetIn(StrictModel):
     enabled: bool = True
 
 
+class NotifyTargetPatch(StrictModel):
+    """What to change; a field left out (or, but for `secret`, null) stays as it is."""
+
+    url: (
+        Annotated[
+            str,
+            Field(min_length=1, max_length=1000, description="A new URL, checked as on create (same kind)."),
+        ]
+        | None
+    ) = None
+    secret: Annotated[
+        str | None,
+        Field(
+            min_length=8, max_length=200, description="Webhooks only: a new secret, or null to stop signing."
+        ),
+    ] = None
+    enabled: bool | None = None
+
+
 class NotifyTargetOut(OutModel):
     id: int
     kind: NotifyKind
@@ -67,7 +90,30 @@ async def create_notify_target(
     container: ContainerDep, principal: PrincipalDep, body: NotifyTargetIn
 ) -> NotifyTargetOut:
     view = await service.do_create_notify_target(
-        container.db, principal, kind=body.kind, url=body.url, secret=body.secret, enabled=body.enabled
+        container.db,
+        principal,
+        kind=body.kind,
+        url=body.url,
+        secret=body.secret,
+        enabled=body.enabled,
+        allow_private_hosts=container.settings.notify_allow_private_hosts,
+    )
+    return NotifyTargetOut.model_validate(view)
+
+
+@router.patch("/notify-targets/{target_id}", response_model=NotifyTargetOut)
+async def update_notify_target(
+    container: ContainerDep, principal: PrincipalDep, target_id: Id, body: NotifyTargetPatch
+) -> NotifyTargetOut:
+    """Change a target's URL, secret (null removes it) or enabled flag, with the rules of create."""
+    view = await service.do_update_notify_target(
+        container.db,
+        principal,
+        target_id,
+        url=body.url,
+        secret=body.secret if "secret" in body.model_fields_set else service.KEEP,
+        enabled=body.enabled,
+        allow_private_hosts=container.settings.notify_allow_private_hosts,
     )
     return NotifyTargetOut.model_validate(view)
 

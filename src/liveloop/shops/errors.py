@@ -51,3 +51,10 @@ class InvalidNotifyTarget(InvalidInput):
 
 class TooManyNotifyTargets(Conflict):
     code = "shops.too_many_notify_targets"
+
+
+class NotifyTargetNotPublic(InvalidInput):
+    """The target's host is or resolves to a loopback, private, link-local or other non-public
+    address (see ``LIVELOOP_NOTIFY_ALLOW_PRIVATE_HOSTS``)."""
+
+    code = "shops.notify_target_not_public"

@@ -2,6 +2,11 @@
 
 A target's URL and secret are credentials (a WeCom robot's key is the ``key`` query parameter):
 they are stored, used to send and never shown again: reads get a masked URL and ``has_secret``.
+
+A URL whose host is or resolves to a non-public address (loopback, private, link-local: the cloud
+metadata service at 169.254.169.254, ...) is refused with ``shops.notify_target_not_public`` unless
+``LIVELOOP_NOTIFY_ALLOW_PRIVATE_HOSTS`` is on (the notifier checks again at each send, since DNS
+answers change). A name that does not resolve at all is accepted: it is checked when it is sent to.
 """
 
 from __future__ import annotations
@@ -9,25 +14,45 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 
 from liveloop.core.db import Database, utcnow
-from liveloop.core.notify import Delivery, Message, Notifier, NotifyKind, NotifyTarget
+from liveloop.core.notify import (
+    Delivery,
+    Message,
+    NonPublicAddress,
+    Notifier,
+    NotifyKind,
+    NotifyTarget,
+    Resolver,
+    check_public_url,
+    resolve_host,
+)
 from liveloop.shops.contracts import Permission, Principal
-from liveloop.shops.errors import InvalidNotifyTarget, NotifyTargetNotFound, TooManyNotifyTargets
+from liveloop.shops.errors import (
+    InvalidNotifyTarget,
+    NotifyTargetNotFound,
+    NotifyTargetNotPublic,
+    TooManyNotifyTargets,
+)
 from liveloop.shops.service import check_permission
 from liveloop.shops.storage import NotifyTargetRow
 
 __all__ = [
+    "KEEP",
     "MAX_NOTIFY_TARGETS",
     "WECOM_ROBOT_URL",
     "NotifyTargetView",
+    "check_target_host",
     "check_target_url",
     "do_create_notify_target",
     "do_delete_notify_target",
     "do_send_test_notification",
+    "do_update_notify_target",
     "get_enabled_notify_targets",
     "get_notify_targets",
     "mask_url",
@@ -39,6 +64,14 @@ _WECOM = urlsplit(WECOM_ROBOT_URL)
 _WECOM_KEY = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 #: A test message is one try: the operator sees the channel's answer at once and may press again.
 TEST_ATTEMPTS = 1
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+#: "Leave it as it is" for an optional field of an update (None there means "remove").
+KEEP = _Keep.KEEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +143,27 @@ def check_target_url(kind: NotifyKind, url: str) -> str:
     return url
 
 
+async def check_target_host(url: str, *, allow_private_hosts: bool, resolve: Resolver = resolve_host) -> None:
+    """Raise NotifyTargetNotPublic when ``url``'s host is or resolves to a non-public address
+    (unless private hosts are allowed); a name that does not resolve now passes (see the module doc)."""
+    if allow_private_hosts:
+        return
+    try:
+        await check_public_url(url, resolve=resolve)
+    except NonPublicAddress as exc:
+        raise NotifyTargetNotPublic(
+            f"{exc}: notify targets must be reachable on the public internet "
+            "(LIVELOOP_NOTIFY_ALLOW_PRIVATE_HOSTS allows private hosts)"
+        ) from None
+    except OSError:
+        return
+
+
+def _check_secret(kind: NotifyKind, secret: str | None) -> None:
+    if kind is NotifyKind.WECOM and secret is not None:
+        raise InvalidNotifyTarget("a WeCom robot has no secret: its key is in the URL")
+
+
 async def get_notify_targets(db: Database, principal: Principal) -> list[NotifyTargetView]:
     check_permission(principal, Permission.ALERTS_MANAGE)
     async with db.read() as session:
@@ -122,12 +176,20 @@ async def get_notify_targets(db: Database, principal: Principal) -> list[NotifyT
 
 
 async def do_create_notify_target(
-    db: Database, principal: Principal, *, kind: NotifyKind, url: str, secret: str | None, enabled: bool
+    db: Database,
+    principal: Principal,
+    *,
+    kind: NotifyKind,
+    url: str,
+    secret: str | None,
+    enabled: bool,
+    allow_private_hosts: bool = False,
+    resolve: Resolver = resolve_host,
 ) -> NotifyTargetView:
     check_permission(principal, Permission.ALERTS_MANAGE)
     check_target_url(kind, url)
-    if kind is NotifyKind.WECOM and secret is not None:
-        raise InvalidNotifyTarget("a WeCom robot has no secret: its key is in the URL")
+    _check_secret(kind, secret)
+    await check_target_host(url, allow_private_hosts=allow_private_hosts, resolve=resolve)
     async with db.transaction() as session:
         count = await session.scalar(
             select(func.count())
@@ -156,6 +218,44 @@ async def _target_in_shop(db: Database, principal: Principal, target_id: int) ->
     if row is None or row.shop_id != principal.shop_id:
         raise NotifyTargetNotFound(f"notify target {target_id} not found")
     return row
+
+
+async def do_update_notify_target(
+    db: Database,
+    principal: Principal,
+    target_id: int,
+    *,
+    url: str | None = None,
+    secret: str | Literal[_Keep.KEEP] | None = KEEP,
+    enabled: bool | None = None,
+    allow_private_hosts: bool = False,
+    resolve: Resolver = resolve_host,
+) -> NotifyTargetView:
+    """Change the target's URL, secret (None removes it) or enabled flag; what is not given stays.
+
+    The same rules as creating one: ``ALERTS_MANAGE``, the URL's shape for the target's kind, no
+    secret on a WeCom robot, a public host for a new URL. The kind does not change (make a new target).
+    """
+    check_permission(principal, Permission.ALERTS_MANAGE)
+    row = await _target_in_shop(db, principal, target_id)
+    kind = NotifyKind(row.kind)
+    if url is not None:
+        check_target_url(kind, url)
+    if secret is not KEEP:
+        _check_secret(kind, secret)
+    if url is not None:
+        await check_target_host(url, allow_private_hosts=allow_private_hosts, resolve=resolve)
+    async with db.transaction() as session:
+        stored = await session.get(NotifyTargetRow, target_id, populate_existing=True)
+        if stored is None or stored.shop_id != principal.shop_id:
+            raise NotifyTargetNotFound(f"notify target {target_id} not found")  # deleted meanwhile
+        if url is not None:
+            stored.url = url
+        if secret is not KEEP:
+            stored.secret = secret
+        if enabled is not None:
+            stored.enabled = enabled
+    return _view(stored)
 
 
 async def do_delete_notify_target(db: Database, principal: Principal, target_id: int) -> None:

@@ -22,7 +22,8 @@ async def alerts_runtime(app: FastAPI, container: Container) -> AsyncIterator[Al
         metrics: MetricsSource | None = getattr(app.state, "live_metrics", None)
         return metrics
 
-    async with bootstrap.open_notifier(container.counters) as notifier:
+    allow_private = container.settings.notify_allow_private_hosts
+    async with bootstrap.open_notifier(container.counters, allow_private_hosts=allow_private) as notifier:
         app.state.notifier = notifier
         baseline = EventStoreCtrBaseline(container.event_store) if container.event_store is not None else None
         engine = AlertEngine(

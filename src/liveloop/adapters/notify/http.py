@@ -21,7 +21,18 @@ from liveloop.adapters.notify.channels import (
     wecom_body,
 )
 from liveloop.core.counters import Counters
-from liveloop.core.notify import Delivery, DeliveryStatus, Message, Notifier, NotifyKind, NotifyTarget
+from liveloop.core.notify import (
+    Delivery,
+    DeliveryStatus,
+    Message,
+    NonPublicAddress,
+    Notifier,
+    NotifyKind,
+    NotifyTarget,
+    Resolver,
+    check_public_url,
+    resolve_host,
+)
 
 __all__ = ["HttpNotifier", "RetryPolicy"]
 
@@ -66,6 +77,11 @@ class HttpNotifier(Notifier):
     WeCom robots are rate-limited on the client side with a token bucket in ``counters`` (shared by
     every node on Redis, keyed by a hash of the robot's URL so its key never lands in Redis), so a
     burst waits for a slot instead of earning 45009 answers.
+
+    Unless ``allow_private_hosts``, every attempt first resolves the target's host and refuses
+    (``failed_permanent``, nothing sent) when any address is loopback, private, link-local or
+    otherwise non-public: DNS answers may have changed since the target was saved. Redirects are
+    never followed, so a public host cannot bounce a send inward either.
     """
 
     def __init__(
@@ -78,6 +94,8 @@ class HttpNotifier(Notifier):
         wecom_per_minute: int = WECOM_MESSAGES_PER_MINUTE,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        allow_private_hosts: bool = False,
+        resolve: Resolver = resolve_host,
     ) -> None:
         self._counters = counters
         self._owns_client = client is None
@@ -86,6 +104,8 @@ class HttpNotifier(Notifier):
         self._wecom_per_minute = wecom_per_minute
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._allow_private_hosts = allow_private_hosts
+        self._resolve = resolve
 
     async def send(
         self, target: NotifyTarget, message: Message, *, max_attempts: int | None = None
@@ -163,6 +183,13 @@ class HttpNotifier(Notifier):
             await self._sleep(decision.retry_after_seconds)
 
     async def _attempt(self, target: NotifyTarget, message: Message, delivery_id: str) -> Outcome:
+        if not self._allow_private_hosts:
+            try:
+                await check_public_url(target.url, resolve=self._resolve)
+            except NonPublicAddress as exc:
+                return Outcome(Verdict.PERMANENT, error=f"refused: {exc}")
+            except OSError:
+                return Outcome(Verdict.RETRY, error="host does not resolve")
         if target.kind is NotifyKind.WECOM:
             body, headers = wecom_body(message.markdown), {"Content-Type": "application/json"}
         else:

@@ -13,7 +13,9 @@
     const expires = at(data.expires_at);
     if (expires !== null && expires <= Date.now()) return;
     const kind = T[`coupon_kind_${data.kind}`] || T.coupon;
-    const status = h("span", { class: "tile-status", text: data.quantity ? fill(T.coupon_left, { count: data.quantity }) : "" });
+    // A drop from the page's config (a late joiner) says how many are left; a fresh one offers them all.
+    const left = data.left ?? data.quantity;
+    const status = h("span", { class: "tile-status", text: left ? fill(T.coupon_left, { count: left }) : "" });
     const button = h("button", { type: "button", class: "tile-action", text: T.coupon_claim });
     const node = h(
       "div",
@@ -67,4 +69,6 @@
   }
 
   room.onItem("coupon_dropped", (data) => showDrop(data));
+  // Drops opened before the viewer came in arrive with the page (same shape as the stream's item).
+  for (const drop of (room.config.live || {}).coupon_drops || []) showDrop(drop);
 });

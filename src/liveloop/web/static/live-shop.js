@@ -200,7 +200,8 @@
           "span",
           { class: "flash-line" },
           h("span", { class: "flash-price", text: fill(T.price, { amount: money(data.price_cents) }) }),
-          h("span", { class: "flash-stock", text: fill(T.flash_stock, { count: data.stock }) }),
+          // A late joiner's sale (the page's config) says how many units are left, not only how many.
+          h("span", { class: "flash-stock", text: fill(T.flash_stock, { count: data.stock_left ?? data.stock }) }),
         ),
         status,
       ),
@@ -357,8 +358,11 @@
     for (const saleId of [...sales.keys()]) endSale(saleId);
   });
 
-  // A late joiner learns the bag and the product explained now (讲解中) from the showcase, and the
-  // flash sales already running from the page's config (when the server provides them).
-  for (const sale of (room.config.live || {}).flash_sales || []) showSale(sale);
+  // A late joiner learns the bag from the showcase, and the flash sales already running (or counting
+  // down) and the product explained now (讲解中) from the page's config: the same shapes as the
+  // stream's items (GET /api/v1/rooms/{id}/live-tools serves them to apps).
+  const live = room.config.live || {};
+  for (const sale of live.flash_sales || []) showSale(sale);
+  if (live.explaining) showExplaining(live.explaining);
   if (room.config.showId) loadBag();
 });
