@@ -13,7 +13,9 @@ What runs (all on 127.0.0.1, every process stopped by its PID, every wait bounde
    ``likes_per_second`` taps in like frames of ``like_batch`` over the like sockets, for
    ``duration`` seconds. The viewers process reads the server's CPU time from /proc at both ends
    of the window.
-5. The server is stopped; then the physical floor runs on the same machine:
+5. With ``--capacity``, the capacity ramp (:mod:`liveloop.sim.fanout_capacity`): steps 1-4 again
+   per offered comment rate, each on a fresh server whose room shows 1.25 x that rate.
+6. The server is stopped; then the physical floor runs on the same machine:
    ``baselines/run_ws_bench.sh N asyncio k 1 "raw_frame:orjson,raw_batch20:orjson"``.
 
 Definitions used in the report:
@@ -41,18 +43,21 @@ from typing import Any
 from liveloop.realtime import HubConfig
 from liveloop.settings import Settings
 from liveloop.sim.common import BenchError, Log
+from liveloop.sim.fanout_capacity import ROOM_RATE_ENV, CapacityOptions, run_capacity
 from liveloop.sim.floor import parse_floor_csv, run_floor
 from liveloop.sim.measure import run_against
 from liveloop.sim.procstat import raise_nofile_limit
-from liveloop.sim.report import REPORT_PREFIX, conclude, render, report_line
+from liveloop.sim.report import REPORT_PREFIX, conclude, render, render_capacity, report_line
 from liveloop.sim.server import create_shop, free_port, running_server, server_env
 
 __all__ = [
     "REPORT_PREFIX",
     "BenchError",
+    "CapacityOptions",
     "FanoutOptions",
     "parse_floor_csv",
     "render",
+    "render_capacity",
     "repo_root",
     "report_line",
     "run_fanout",
@@ -87,6 +92,8 @@ class FanoutOptions:
     warmup_sockets: int = 20
     heartbeat_seconds: float = 25.0
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: After the default run, the capacity ramp (:mod:`liveloop.sim.fanout_capacity`); None: no ramp.
+    capacity: CapacityOptions | None = None
 
     def __post_init__(self) -> None:
         if self.viewers < 1 or self.duration <= 0:
@@ -131,6 +138,27 @@ def default_baselines_dir() -> Path:
 def run_fanout(options: FanoutOptions, log: Log) -> dict[str, Any]:
     """Run the benchmark; return the report (see :func:`render` and the module docstring)."""
     opts = options
+    report = measure_once(opts, log)
+    if opts.capacity is not None:
+        report["capacity"] = run_capacity(opts, opts.capacity, measure_once, log)
+    if opts.baseline:
+        baselines = opts.baselines_dir or default_baselines_dir()
+        report["floor"] = run_floor(
+            baselines, opts.viewers, opts.baseline_k, log, repeat=opts.baseline_repeat
+        )
+    else:
+        report["floor"] = {"skipped": "--no-baseline"}
+    conclude(report)
+    if opts.results_dir is not None:
+        opts.results_dir.mkdir(parents=True, exist_ok=True)
+        name = f"fanout-{opts.viewers}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+        (opts.results_dir / name).write_text(json.dumps(report, indent=2) + "\n")
+        report["saved_to"] = str(opts.results_dir / name)
+    return report
+
+
+def measure_once(opts: FanoutOptions, log: Log) -> dict[str, Any]:
+    """One measured run: a fresh shop and server, the viewers process, the load (no floor)."""
     senders, likers = opts.sender_count, opts.liker_count
     if senders + likers > opts.viewers:
         raise BenchError(
@@ -139,7 +167,7 @@ def run_fanout(options: FanoutOptions, log: Log) -> dict[str, Any]:
     nofile = raise_nofile_limit()
     if nofile < opts.viewers + 200:
         raise BenchError(f"open-file limit {nofile} is too low for {opts.viewers} sockets")
-    hub = HubConfig()
+    tick_seconds = HubConfig().tick_seconds
     report: dict[str, Any] = {
         "bench": "fanout",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -153,9 +181,9 @@ def run_fanout(options: FanoutOptions, log: Log) -> dict[str, Any]:
             "like_batch": opts.like_batch,
             "probes": min(opts.probes, opts.viewers),
             "heartbeat_s": opts.heartbeat_seconds,
-            "tick_s": hub.tick_seconds,
-            "max_comments_per_second": hub.max_comments_per_second,
+            "tick_s": tick_seconds,
             "cores": os.cpu_count(),
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "definitions": {
             "logical_message": "per tick frame received: its items, +1 if it carries changed counts",
@@ -179,6 +207,8 @@ def run_fanout(options: FanoutOptions, log: Log) -> dict[str, Any]:
         report["params"]["ws_protocol"] = env.get(
             "LIVELOOP_WS_PROTOCOL", Settings.model_fields["ws_protocol"].default
         )
+        room_rate = env.get(ROOM_RATE_ENV, Settings.model_fields["room_max_comments_per_second"].default)
+        report["params"]["max_comments_per_second"] = float(room_rate)
         log("creating the shop")
         key = create_shop(env)
         with running_server(data_dir, env, port) as server:
@@ -187,17 +217,4 @@ def run_fanout(options: FanoutOptions, log: Log) -> dict[str, Any]:
                 run_against(server, key, opts, report, log, data_dir)
             except BenchError as exc:
                 raise BenchError(f"{exc}\n--- server log ---\n{server.tail()}") from None
-    if opts.baseline:
-        baselines = opts.baselines_dir or default_baselines_dir()
-        report["floor"] = run_floor(
-            baselines, opts.viewers, opts.baseline_k, log, repeat=opts.baseline_repeat
-        )
-    else:
-        report["floor"] = {"skipped": "--no-baseline"}
-    conclude(report)
-    if opts.results_dir is not None:
-        opts.results_dir.mkdir(parents=True, exist_ok=True)
-        name = f"fanout-{opts.viewers}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
-        (opts.results_dir / name).write_text(json.dumps(report, indent=2) + "\n")
-        report["saved_to"] = str(opts.results_dir / name)
     return report

@@ -227,7 +227,12 @@ def run_against(
         if idle_viewers
         else None,
     }
-    report["client"] = {"cpu_s": result["client_cpu_s"], "cpu_cores": _share(result["client_cpu_s"], window)}
+    client_cpu = result["client_cpu_s"]
+    report["client"] = {
+        "cpu_s": client_cpu,
+        "cpu_cores": _share(client_cpu, window),
+        "cpu_us_per_frame": round(client_cpu / result["frames"] * 1e6, 3) if result["frames"] else None,
+    }
     softirq = result["softirq_cpu_s"]
     other = result["machine_cpu_s"] - server_cpu - result["client_cpu_s"] - softirq
     report["machine"] = {

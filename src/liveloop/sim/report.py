@@ -12,6 +12,7 @@ __all__ = [
     "TARGET_RATIO",
     "conclude",
     "render",
+    "render_capacity",
     "report_line",
 ]
 
@@ -53,6 +54,16 @@ def conclude(report: dict[str, Any]) -> None:
         "ratio_ge_0_5": None if ratio is None else ratio >= TARGET_RATIO,
         "idle_kib_per_viewer_le_21": idle is not None and idle <= TARGET_IDLE_KIB,
     }
+    capacity = report.get("capacity")
+    if capacity is not None:
+        best = capacity["logical_msgs_per_s"]
+        capacity_ratio = None
+        if batched:  # no step held: nothing delivered within the targets, ratio 0
+            capacity_ratio = round((best or 0) / batched["logical_msgs_per_s"], 4)
+        report["ratio"]["capacity_vs_batched_floor"] = capacity_ratio
+        report["targets"]["capacity_ratio_ge_0_5"] = (
+            None if capacity_ratio is None else capacity_ratio >= TARGET_RATIO
+        )
 
 
 def report_line(report: dict[str, Any]) -> str:
@@ -124,7 +135,13 @@ def render(report: dict[str, Any]) -> Any:
     errors = {**report["errors"], **{f"close {k}": v for k, v in report["closes"].items()}}
     row("errors", json.dumps(errors) if errors else "none", f"no errors: {verdict('no_errors')}")
     row("server CPU", f"{s['cpu_cores']} cores", f"{s['cpu_us_per_logical_msg']} us per logical msg")
-    row("client CPU", f"{report['client']['cpu_cores']} cores", "viewers process")
+    row(
+        "client CPU",
+        f"{report['client']['cpu_cores']} cores",
+        f"viewers process, {report['client'].get('cpu_us_per_frame')} us per frame received",
+    )
+    load = p.get("loadavg_at_start")
+    row("machine load at start (1/5/15 min)", " / ".join(map(str, load)) if load else None)
     other = report["machine"]["other_cpu_cores"] or 0.0
     busy = (
         "BUSY: other work competed for the cores, figures are pessimistic" if other > 0.25 else "~0 is best"
@@ -167,10 +184,69 @@ def render(report: dict[str, Any]) -> Any:
             r["logical_vs_batched_floor"],
             f"target >= {TARGET_RATIO:g}: {verdict('ratio_ge_0_5')}",
         )
+        if "capacity_vs_batched_floor" in r:
+            row(
+                "capacity ratio to batched floor",
+                r["capacity_vs_batched_floor"],
+                f"best capacity step / raw_batch20; target >= {TARGET_RATIO:g}: "
+                f"{verdict('capacity_ratio_ge_0_5')}",
+            )
         row("ratio per server CPU-second", r["per_server_cpu_vs_batched_floor"], "floor us/msg / ours")
         row(
             "ratio of server CPU per frame",
             r["per_frame_cpu_vs_batched_floor"],
             f"floor batch20 us/frame / ours ({report['server']['cpu_us_per_frame']} us, all server work)",
+        )
+    return table
+
+
+def render_capacity(report: dict[str, Any]) -> Any:
+    """A Rich table of the capacity ramp, one row per step; None when the ramp did not run."""
+    from rich.table import Table
+
+    capacity = report.get("capacity")
+    if capacity is None:
+        return None
+    ratio = report.get("ratio", {}).get("capacity_vs_batched_floor")
+    best = capacity["best_step"]
+    title = (
+        f"capacity ramp: {report['params']['viewers']} viewers, {capacity['step_duration_s']:g} s per step, "
+        f"room rate = {capacity['headroom']:g} x offered, {capacity['probes']} probes; best step "
+        f"{'-' if best is None else f'{best:g}/s'}, ratio to batched floor {'-' if ratio is None else ratio}"
+    )
+    table = Table(title=title)
+    for name in (
+        "C/s",
+        "logical/s",
+        "frames/s",
+        "p50/p99 ms",
+        "acked/deliv.",
+        "drops",
+        "err",
+        "srv cores",
+        "srv µs/frame",
+        "cli cores",
+        "other",
+        "held",
+    ):
+        table.add_column(name, justify="left" if name == "held" else "right")
+    for step in capacity["steps"]:
+        if "logical_msgs_per_s" not in step:
+            table.add_row(f"{step['comments_per_second']:g}", *["-"] * 10, "; ".join(step["misses"]))
+            continue
+        lat = step["latency_all_ms"]
+        table.add_row(
+            f"{step['comments_per_second']:g}",
+            f"{step['logical_msgs_per_s']:,}",
+            f"{step['frames_per_s']:,}",
+            f"{lat['p50']:.0f}/{lat['p99']:.0f}" if lat["p99"] is not None else "-",
+            f"{step['comments_acked']:,}/{step['comments_delivered']:,}",
+            f"{step['dropped_by_sampling']}+{step['incomplete_on_probes']}",
+            str(step["errors"]),
+            f"{step['server_cpu_cores']}",
+            f"{step['server_cpu_us_per_frame']}",
+            f"{step['client_cpu_cores']}{' BUSY' if step['client_busy'] else ''}",
+            f"{step['other_cpu_cores']}",
+            "yes" if step["held"] else "no: " + "; ".join(step["misses"]),
         )
     return table

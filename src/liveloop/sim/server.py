@@ -49,7 +49,7 @@ class Server:
 
 #: Settings a benchmark's server takes from the caller's environment; every other ``LIVELOOP_*``
 #: is dropped (the server gets a fresh embedded store).
-PASSED_SETTINGS = ("LIVELOOP_WS_PROTOCOL",)
+PASSED_SETTINGS = ("LIVELOOP_WS_PROTOCOL", "LIVELOOP_ROOM_MAX_COMMENTS_PER_SECOND")
 
 
 def server_env(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ __all__ = ["Tally", "Viewer", "client_frame"]
 _TICK_PREFIX = b'{"type":"tick"'
 _LANE = b'"lane":'
 _NO_COUNTS = b'"counts":{}'
+_SCAN_ALWAYS, _KEY_HEAD, _KEY_TAIL, _KEY_CACHE = 512, 96, 48, 256
 _OP_TEXT, _OP_CLOSE, _OP_PING, _OP_PONG = 0x1, 0x8, 0x9, 0xA
 _HEAD_16 = struct.Struct("!BBH")
 _HEAD_64 = struct.Struct("!BBQ")
@@ -59,8 +60,32 @@ class Tally:
     sent_at: dict[str, int] = field(default_factory=dict)  #: comment ref -> send time (ns)
     ack_ns: list[int] = field(default_factory=list)  #: comment send -> its ack, on the sender
 
+    #: logical messages per distinct tick frame (see :meth:`logical_in_tick`)
+    tick_logical: dict[tuple[bytes, int, bytes], int] = field(default_factory=dict)
+
     def snapshot(self) -> tuple[int, int, int, int]:
         return self.frames, self.tick_frames, self.logical, self.payload_bytes
+
+    def logical_in_tick(self, data: bytes, start: int, end: int) -> int:
+        """The logical messages of the tick frame ``data[start:end]``: its items (``"lane":``), plus
+        one when its counts are not ``{}``.
+
+        Every viewer of the room receives the same bytes for a tick, so a long payload is scanned
+        once per distinct frame, not once per viewer. Long frames are told apart by their head
+        (type, epoch, offset), length and tail: a tick with items has an offset no other tick has,
+        and the priority-only variant of the same tick ends differently (``"partial":true``).
+        Short frames (item-less ticks: counts, entrances) are scanned every time.
+        """
+        if end - start <= _SCAN_ALWAYS:
+            return data.count(_LANE, start, end) + (data.find(_NO_COUNTS, start, end) < 0)
+        key = (data[start : start + _KEY_HEAD], end - start, data[end - _KEY_TAIL : end])
+        logical = self.tick_logical.get(key)
+        if logical is None:
+            logical = data.count(_LANE, start, end) + (data.find(_NO_COUNTS, start, end) < 0)
+            if len(self.tick_logical) >= _KEY_CACHE:
+                self.tick_logical.clear()
+            self.tick_logical[key] = logical
+        return logical
 
 
 class Viewer(asyncio.Protocol):
@@ -145,7 +170,7 @@ class Viewer(asyncio.Protocol):
             self.frames += 1
             if data.startswith(_TICK_PREFIX, start):
                 tally.tick_frames += 1
-                tally.logical += data.count(_LANE, start, end) + (data.find(_NO_COUNTS, start, end) < 0)
+                tally.logical += tally.logical_in_tick(data, start, end)
                 if self.probe:
                     self._probe_tick(data[start:end])
             else:

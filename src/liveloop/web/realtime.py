@@ -11,17 +11,29 @@ from liveloop.core.container import Container
 from liveloop.interactions import InteractionsContext
 from liveloop.realtime.bridge import RoomBridge
 from liveloop.realtime.gateway import RealtimeRuntime
+from liveloop.realtime.hub import HubConfig
 from liveloop.realtime.metrics import RealtimeCollector
-from liveloop.realtime.node import RealtimeNode
+from liveloop.realtime.node import NodeConfig, RealtimeNode
 from liveloop.realtime.sync import RoomSync
 from liveloop.realtime.tallies import PollTallies
+from liveloop.settings import Settings
+
+
+def node_config(settings: Settings) -> NodeConfig:
+    """The live rooms' configuration from the settings (the rest keeps its defaults)."""
+    return NodeConfig(hub=HubConfig(max_comments_per_second=settings.room_max_comments_per_second))
 
 
 @asynccontextmanager
 async def realtime_runtime(
     container: Container, interactions: InteractionsContext, *, registry: CollectorRegistry
 ) -> AsyncIterator[RealtimeRuntime]:
-    node = RealtimeNode(broker=container.broker, counters=container.counters, events=container.events)
+    node = RealtimeNode(
+        broker=container.broker,
+        counters=container.counters,
+        events=container.events,
+        config=node_config(container.settings),
+    )
     await node.start()
     container.events.subscribe(RoomBridge(node, container.db))
     tallies = PollTallies(node, interactions)
