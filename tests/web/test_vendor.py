@@ -19,14 +19,41 @@ def test_every_vendored_file_matches_the_sha256_in_its_readme() -> None:
         if match:
             listed[match.group(1)] = match.group(2)
     on_disk = {p.name for p in VENDOR.iterdir() if p.is_file() and p.name != "README.md"}
-    assert "echarts.min.js" in listed
+    assert {"echarts.min.js", "livekit-client.umd.js", "LICENSE-livekit"} <= set(listed)
     assert set(listed) == on_disk
     for name, digest in listed.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
-    # The build is the version the README names (the library states its own version).
-    version = re.search(r"\| echarts\.min\.js \|[^|]*\| ([0-9.]+) \|", (VENDOR / "README.md").read_text())
-    assert version is not None
-    assert f't.version="{version.group(1)}"' in (VENDOR / "echarts.min.js").read_text()
+
+
+# Each build states its own version; how it spells it in the minified code.
+VERSION_MARKS = {"echarts.min.js": 't.version="{}"', "livekit-client.umd.js": 'const Vo="{}";'}
+
+
+def test_each_vendored_build_is_the_version_its_readme_names() -> None:
+    readme = (VENDOR / "README.md").read_text()
+    for name, mark in VERSION_MARKS.items():
+        version = re.search(rf"\| {re.escape(name)} \|[^|]*\| ([0-9.]+) \|", readme)
+        assert version is not None, name
+        assert mark.format(version.group(1)) in (VENDOR / name).read_text(), name
+
+
+def test_every_vendored_library_ships_with_its_licence() -> None:
+    assert "Apache License" in (VENDOR / "LICENSE").read_text()
+    assert "Apache License" in (VENDOR / "LICENSE-livekit").read_text()
+    bundled = (VENDOR / "LICENSE-livekit-bundled").read_text()
+    for package in (
+        "events",
+        "jose",
+        "loglevel",
+        "machina",
+        "sdp-transform",
+        "sdp",
+        "webrtc-adapter",
+        "tslib",
+    ):
+        assert re.search(rf"^{re.escape(package)} [0-9.]+ \((MIT|BSD-3-Clause|0BSD)\)$", bundled, re.M), (
+            package
+        )
 
 
 def test_no_page_or_stylesheet_loads_anything_from_another_host() -> None:

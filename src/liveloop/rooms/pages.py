@@ -13,7 +13,7 @@ from sqlalchemy import select
 from liveloop.commerce import get_product_infos
 from liveloop.core.db import Database
 from liveloop.rooms.model import ShowState
-from liveloop.rooms.storage import LineupRow, RoomRow, ShowRow
+from liveloop.rooms.storage import LineupRow, RoomRow, RtcConfigRow, ShowRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,10 @@ class RoomPage:
     show_id: int | None
     show_title: str | None
     playback_url: str | None
+    # The shop's co-host RTC provider and, for LiveKit, the server a seated viewer's page joins
+    # (public: every token answer names it too). Secrets never leave the rtc module.
+    rtc_provider: str | None = None
+    rtc_url: str | None = None
 
 
 async def get_room_page(db: Database, room_id: int) -> RoomPage | None:
@@ -35,6 +39,7 @@ async def get_room_page(db: Database, room_id: int) -> RoomPage | None:
         show = await session.scalar(
             select(ShowRow).where(ShowRow.room_id == room_id, ShowRow.state == ShowState.LIVE.value)
         )
+        rtc = await session.get(RtcConfigRow, room.shop_id)
     return RoomPage(
         room_id=room.id,
         shop_id=room.shop_id,
@@ -42,6 +47,8 @@ async def get_room_page(db: Database, room_id: int) -> RoomPage | None:
         show_id=show.id if show else None,
         show_title=show.title if show else None,
         playback_url=show.playback_url if show else None,
+        rtc_provider=rtc.provider if rtc else None,
+        rtc_url=rtc.livekit_url if rtc else None,
     )
 
 

@@ -20,6 +20,7 @@ from liveloop import __version__
 from liveloop.core.container import ContainerDep
 from liveloop.rooms import RoomPage, get_room_page
 from liveloop.web.i18n import other_language, pick_language, ui_strings
+from liveloop.web.live_csp import live_page_policy
 from liveloop.web.live_state import get_live_state
 
 router = APIRouter(include_in_schema=False)
@@ -111,4 +112,8 @@ async def live_room_page(request: Request, container: ContainerDep, room_id: str
         "strings": dict(strings),
         "live": await get_live_state(container.db, request.app.state.interactions, room),
     }
-    return _render("live.html", 200, room=room, player=player, config=config, **common)
+    response = _render("live.html", 200, room=room, player=player, config=config, **common)
+    signed_in = bool(request.query_params.get("token"))
+    csp = response.headers["Content-Security-Policy"]
+    response.headers["Content-Security-Policy"] = live_page_policy(csp, room, signed_in=signed_in)
+    return response

@@ -1,5 +1,6 @@
 // Talking with the host on the viewer page: Q&A (ask, upvote, the queue ordered by votes and age,
-// answered and pinned questions) and co-hosting (连麦: request a seat, cancel, see the decision).
+// answered and pinned questions) and co-hosting (连麦: request a seat, cancel, see the decision;
+// once seated, live-rtc.js joins the media).
 // Asking, upvoting and seat requests go over the socket; the queue is read from the viewer API.
 "use strict";
 
@@ -152,8 +153,17 @@
   const seatState = $(".seat-state");
   const seatAction = $(".seat-action");
   const pill = $(".seat-pill");
+  const stage = $(".rtc-stage");
   let seat = null; // {request_id, state}
   let watching = false;
+  let mediaWanted = false; // seated in a room whose shop has an RTC provider
+  let media = null; // the call's state from live-rtc.js: connecting, live, failed, app_only
+  const mediaText = {
+    connecting: T.rtc_connecting,
+    live: T.rtc_live,
+    failed: T.rtc_not_connected,
+    app_only: T.rtc_app_only,
+  };
 
   function renderSeat() {
     const state = seat ? seat.state : null;
@@ -164,18 +174,71 @@
       rejected: T.seat_rejected,
       ended: T.seat_ended,
     }[state];
-    seatState.textContent = text || T.seat_hint;
+    const onAir = state === "approved" && media ? mediaText[media] : null;
+    seatState.textContent = onAir || text || T.seat_hint;
     seatAction.textContent = state === "requested" ? T.seat_cancel : state === "approved" ? T.seat_leave : T.seat_request;
     seatAction.classList.toggle("is-open", open);
     pill.hidden = !open;
-    pill.textContent = text || "";
+    pill.textContent = onAir || text || "";
     pill.dataset.state = state || "";
+    pill.dataset.media = (state === "approved" && media) || "";
+    syncMedia();
     try {
       if (open) sessionStorage.setItem(SEAT_KEY, String(seat.request_id));
       else sessionStorage.removeItem(SEAT_KEY);
     } catch (e) {
       // not remembered across reloads
     }
+  }
+
+  // The media joins while seated and leaves when the seat ends; live-rtc.js (and the provider's
+  // SDK it brings) loads on the first seat only.
+  function syncMedia() {
+    const want = Boolean(stage && stage.dataset.rtc && room.token && seat && seat.state === "approved");
+    if (want === mediaWanted) return;
+    mediaWanted = want;
+    if (!want) {
+      media = null;
+      if (window.liveloopRtc) window.liveloopRtc.leave();
+      return;
+    }
+    const version = encodeURIComponent(stage.dataset.v || "");
+    loadScript(`/static/live-rtc.js?v=${version}`).then(
+      () => {
+        if (!mediaWanted) return;
+        window.liveloopRtc.join({ room, kit, stage, version: stage.dataset.v || "", onState: setMedia });
+      },
+      () => {
+        if (mediaWanted) setMedia("failed");
+        toast(T.rtc_failed);
+      },
+    );
+  }
+
+  function setMedia(state) {
+    if (media === state) return;
+    media = state;
+    renderSeat();
+  }
+
+  const scripts = new Map(); // src -> its load (dropped on failure, so a later seat tries again)
+  function loadScript(src) {
+    if (!scripts.has(src)) {
+      scripts.set(
+        src,
+        new Promise((resolve, reject) => {
+          const node = h("script", { src });
+          node.addEventListener("load", () => resolve());
+          node.addEventListener("error", () => {
+            scripts.delete(src);
+            node.remove();
+            reject(new Error(`could not load ${src}`));
+          });
+          document.head.append(node);
+        }),
+      );
+    }
+    return scripts.get(src);
   }
 
   function rememberedSeat() {
@@ -258,6 +321,14 @@
       renderSeat();
     }
     return fill(T.seat_left_notice, { name: data.nickname || "" });
+  });
+
+  // Back from the back-forward cache: live-rtc.js left the call on pagehide; join again if seated.
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    mediaWanted = false;
+    media = null;
+    renderSeat();
   });
 
   // Only a request this tab made can be open: asking otherwise would mostly answer 404.
