@@ -84,23 +84,27 @@ async def compute_review(
     queries = ReviewQueries(store, show_id=show.show_id, start=start, end=end, grace=GRACE)
     span = ShowSpan(show.show_id, start, end, max(as_of, end + GRACE) if ended else end)
 
-    # One connection runs DuckDB's statements one at a time; PostgreSQL's run side by side.
-    buckets, sources, ccu, by_minute, viewers, minute_viewers = await asyncio.gather(
-        queries.sessions([span], quick_seconds=QUICK_EXIT_SECONDS),
-        queries.sources(),
-        queries.ccu(),
-        queries.minute_counts(),
-        queries.type_viewers(),
-        queries.minute_viewers(),
-    )
-    by_product, paid, segments = await asyncio.gather(
-        queries.products(), queries.product_sales(), queries.segments()
-    )
-    explained_pv, audience, activities, history = await asyncio.gather(
-        queries.explained_pv(segments),
-        queries.audience(shop_id=show.shop_id),
-        get_activities(queries),
-        get_history(queries, show=show, as_of=as_of, quick_seconds=QUICK_EXIT_SECONDS, earlier=earlier),
+    # Every statement at once, the heaviest first (both engines run a few side by side: see
+    # ReviewQueries.PARALLEL); the explained PV needs the segments. Two gathers keep the types.
+    (
+        ((minute_viewers, by_product), viewers, buckets, by_minute, activities, ccu),
+        (audience, sources, paid, (segments, explained_pv), history),
+    ) = await asyncio.gather(
+        asyncio.gather(
+            queries.product_viewers(),
+            queries.type_viewers(),
+            queries.sessions([span], quick_seconds=QUICK_EXIT_SECONDS),
+            queries.minute_counts(),
+            get_activities(queries),
+            queries.ccu(),
+        ),
+        asyncio.gather(
+            queries.audience(shop_id=show.shop_id),
+            queries.sources(),
+            queries.product_sales(),
+            _segments(queries),
+            get_history(queries, show=show, as_of=as_of, quick_seconds=QUICK_EXIT_SECONDS, earlier=earlier),
+        ),
     )
     totals = build_totals(buckets, sources, ccu, by_minute, viewers, duration, ended=ended)
     early = sum(b.early for b in buckets)
@@ -137,6 +141,11 @@ async def compute_review(
         suggestions=[],
     )
     return review.model_copy(update={"suggestions": review_rules.suggest(review, segments)})
+
+
+async def _segments(queries: ReviewQueries) -> tuple[list[Segment], dict[int, int]]:
+    segments = await queries.segments()
+    return segments, await queries.explained_pv(segments)
 
 
 def _minutes(

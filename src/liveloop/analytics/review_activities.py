@@ -38,8 +38,9 @@ WHERE {W} AND type = ANY(ARRAY['poll.opened', 'poll.closed', 'lottery.opened', '
 ORDER BY "at", id
 """
 
-#: Participation (many events), parsed once: per tool instance and poll option the events, cents and
-#: cost; per tool instance (``option_total`` = 1) the same with distinct participants.
+#: Participation (many events), parsed once: per tool instance (``option_total`` = 1) the events,
+#: cents, cost and distinct participants (summed from one row per participant); per poll option
+#: (``option_total`` = 0) the votes.
 COUNTS = """
 WITH x AS (
     SELECT type, viewer_id, amount_cents,
@@ -53,10 +54,15 @@ WITH x AS (
     WHERE {W}
       AND type = ANY(ARRAY['poll.voted', 'lottery.entered', 'red_packet.grabbed', 'coupon.claimed',
                            'coupon.redeemed'])
+), p AS (
+    SELECT type, k, viewer_id, count(*) AS n, sum(amount_cents) AS cents, sum(cost) AS cost
+    FROM x GROUP BY 1, 2, 3
 )
-SELECT type, k, opt, GROUPING(opt) AS option_total, count(*), coalesce(sum(amount_cents), 0),
-       coalesce(sum(cost), 0), count(DISTINCT viewer_id)
-FROM x GROUP BY GROUPING SETS ((type, k, opt), (type, k))
+SELECT type, k, NULL AS opt, 1 AS option_total, sum(n), coalesce(sum(cents), 0), coalesce(sum(cost), 0),
+       count(viewer_id)
+FROM p GROUP BY 1, 2
+UNION ALL
+SELECT type, k, opt, 0, count(*), 0, 0, 0 FROM x WHERE type = 'poll.voted' GROUP BY 1, 2, 3
 """
 
 #: GMV of the paid orders that redeemed a coupon, per coupon template (grouped by order, no join).

@@ -8,6 +8,7 @@ The metric arithmetic on top (ratios, carrying CCU over quiet minutes, deciles) 
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,7 +84,13 @@ class Segment:
 
 
 class ReviewQueries:
-    """The review's statements for one show: its events from ``start - grace`` to ``end + grace``."""
+    """The review's statements for one show: its events from ``start - grace`` to ``end + grace``.
+
+    Callers may run the statements concurrently; at most :attr:`PARALLEL` run at a time (the DuckDB
+    store has three reader threads, the PostgreSQL store a pool of six connections).
+    """
+
+    PARALLEL = 4
 
     def __init__(
         self, store: EventStore, *, show_id: int, start: datetime, end: datetime, grace: timedelta
@@ -95,9 +102,11 @@ class ReviewQueries:
         self.end = end
         self.grace = grace
         self.start_minute = start.replace(second=0, microsecond=0)
+        self._slots = asyncio.Semaphore(self.PARALLEL)
 
     async def _run(self, template: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return await self.store.query(self.dialect.sql(template), params)
+        async with self._slots:
+            return await self.store.query(self.dialect.sql(template), params)
 
     async def rows(self, template: str, *extra: Any) -> list[tuple[Any, ...]]:
         """A *window* statement: ``$1..$3`` are the show and its widened window, then ``extra``."""
@@ -175,19 +184,21 @@ class ReviewQueries:
         (row,) = await self.rows(q.TYPE_VIEWERS)
         return dict(zip((*q.VIEWER_TYPES, "interacting"), map(num, row), strict=True))
 
-    async def minute_viewers(self) -> dict[int, dict[str, int]]:
-        rows = await self.rows(q.MINUTE_VIEWERS, *self._minute_params())
-        return {
-            self.index_of(m): {"product.exposed": num(exposed), "product.clicked": num(clicked)}
-            for m, exposed, clicked in rows
-        }
-
-    async def products(self) -> dict[int, dict[str, int]]:
-        """Per product: distinct viewers of each of :data:`review_sql.PRODUCT_TYPES`."""
-        return {
-            num(pid): dict(zip(q.PRODUCT_TYPES, map(num, counts), strict=True))
-            for pid, *counts in await self.rows(q.PRODUCTS)
-        }
+    async def product_viewers(self) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, int]]]:
+        """Per minute: distinct viewers exposed and clicking; per product: distinct viewers of each
+        of :data:`review_sql.PRODUCT_TYPES`."""
+        by_minute: dict[int, dict[str, int]] = {}
+        by_product: dict[int, dict[str, int]] = {}
+        for minute_row, m, pid, *counts in await self.rows(q.PRODUCT_VIEWERS, *self._minute_params()):
+            if num(minute_row):
+                exposed, clicked = counts[:2]
+                by_minute[self.index_of(m)] = {
+                    "product.exposed": num(exposed),
+                    "product.clicked": num(clicked),
+                }
+            else:
+                by_product[num(pid)] = dict(zip(q.PRODUCT_TYPES, map(num, counts), strict=True))
+        return by_minute, by_product
 
     async def segments(self) -> list[Segment]:
         """The explain segments in time order, clipped to the show; the last runs to the end."""

@@ -169,11 +169,11 @@ COUNTED_TYPES = (
 _COUNTED = ", ".join(f"'{t}'" for t in COUNTED_TYPES)
 
 #: *window* — per minute and type: events, cents (``amount_cents``) and the payload quantity that
-#: type sums (a like batch's ``count``, a redemption's ``discount_cents``; the payload is parsed for
-#: those two types only).
+#: type sums: a like batch's ``count`` (the ``quantity`` column; the payload of rows stored before it
+#: existed) and a redemption's ``discount_cents`` (few rows: parsed).
 MINUTE_COUNTS = f"""
 SELECT {{MINUTE}} AS m, type, count(*), coalesce(sum(amount_cents), 0),
-       coalesce(sum(CASE WHEN type = 'like.batched' THEN CAST(data->>'count' AS BIGINT)
+       coalesce(sum(CASE WHEN type = 'like.batched' THEN coalesce(quantity, CAST(data->>'count' AS BIGINT))
                          WHEN type = 'coupon.redeemed' THEN CAST(data->>'discount_cents' AS BIGINT) END), 0)
 FROM events
 WHERE {{W}} AND type = ANY(ARRAY[{_COUNTED}])
@@ -223,27 +223,23 @@ FROM v
 
 PRODUCT_TYPES = ("product.exposed", "product.clicked", "order.created", "order.paid")
 
-#: *window* — distinct viewers exposed to and clicking any product, per minute.
-MINUTE_VIEWERS = f"""
-WITH v AS (
-    SELECT {{MINUTE}} AS m, viewer_id, bit_or({_mask(PRODUCT_TYPES[:2])}) AS mask
+#: *window* — in one pass over the events of :data:`PRODUCT_TYPES`, a row per minute (``by_minute``
+#: = 1): distinct viewers exposed to and clicking any product; and a row per product (``by_minute``
+#: = 0): distinct viewers of each type (paid orders and GMV per product: :data:`PRODUCT_SALES`).
+#: Staff (a NULL viewer) count in no minute but as one viewer of a product.
+PRODUCT_VIEWERS = f"""
+WITH e AS (
+    SELECT {{MINUTE}} AS m, product_id, viewer_id, {_mask(PRODUCT_TYPES)} AS bit
     FROM events
-    WHERE {{W}} AND type = ANY(ARRAY['product.exposed', 'product.clicked']) AND viewer_id IS NOT NULL
-    GROUP BY 1, 2
+    WHERE {{W}} AND type = ANY(ARRAY[{", ".join(f"'{t}'" for t in PRODUCT_TYPES)}])
+), v AS (
+    SELECT m, product_id, viewer_id, GROUPING(product_id) AS by_minute, bit_or(bit) AS mask
+    FROM e GROUP BY GROUPING SETS ((m, viewer_id), (product_id, viewer_id))
 )
-SELECT m, {_bit_counts(2)} FROM v GROUP BY 1
-"""  # noqa: S608 - constant type names only
-
-#: *window* — per product: distinct viewers exposed, clicking, ordering and paying (paid orders and
-#: GMV per product: :data:`PRODUCT_SALES`).
-PRODUCTS = f"""
-WITH v AS (
-    SELECT product_id, viewer_id, bit_or({_mask(PRODUCT_TYPES)}) AS mask
-    FROM events
-    WHERE {{W}} AND type = ANY(ARRAY[{", ".join(f"'{t}'" for t in PRODUCT_TYPES)}]) AND product_id IS NOT NULL
-    GROUP BY 1, 2
-)
-SELECT product_id, {_bit_counts(len(PRODUCT_TYPES))} FROM v GROUP BY 1
+SELECT by_minute, m, product_id, {_bit_counts(len(PRODUCT_TYPES))}
+FROM v
+WHERE CASE WHEN by_minute = 1 THEN viewer_id IS NOT NULL AND mask & 3 <> 0 ELSE product_id IS NOT NULL END
+GROUP BY 1, 2, 3
 """  # noqa: S608 - constant type names only
 
 EXPLAINING = """

@@ -1,17 +1,17 @@
 """The EventStore port: durable, batched, idempotent append of every event; analytical SQL over them.
 
 The store holds one table, ``events`` (see :data:`EVENT_COLUMNS`): the envelope of
-:class:`~liveloop.core.events.Event` plus three columns extracted for the queries the post-live
-review runs most (``viewer_id``, ``product_id``, ``amount_cents``). Adapters: DuckDB (one file,
+:class:`~liveloop.core.events.Event` plus four columns extracted for the queries the post-live
+review runs most (``viewer_id``, ``product_id``, ``amount_cents``, ``quantity``). Adapters: DuckDB (one file,
 owned by one process; the embedded default) and PostgreSQL (partitioned by month of ``at``).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import NoneType
 from typing import Any, ClassVar, Literal
@@ -56,6 +56,10 @@ SqlDialect = Literal["duckdb", "postgresql"]
 #: product_id      BIGINT / bigint, nullable     ``data.product_id`` when it is an integer
 #: amount_cents    BIGINT / bigint, nullable     ``data.amount_cents`` when it is an integer
 #: data            JSON / jsonb                  the payload, as emitted
+#: quantity        BIGINT / bigint, nullable     ``data.quantity``, else ``data.count``, when it
+#:                                               is an integer (a like batch's taps, an order's
+#:                                               units); NULL in rows stored before it existed
+#:                                               (schema version 1): readers fall back to ``data``
 #: ==============  ============================  ================================================
 EVENT_COLUMNS = (
     "id",
@@ -70,10 +74,12 @@ EVENT_COLUMNS = (
     "product_id",
     "amount_cents",
     "data",
+    "quantity",
 )
 
-#: The columns of an export file, in order (the same as the table).
-EXPORT_COLUMNS = EVENT_COLUMNS
+#: The columns of an export file, in order: the table's less ``quantity`` (it is in ``data``), so
+#: export files keep the columns they had before it was added.
+EXPORT_COLUMNS = EVENT_COLUMNS[:-1]
 
 
 class EventStoreError(RuntimeError):
@@ -140,6 +146,102 @@ class EventStore(abc.ABC):
     async def close(self) -> None:
         """Release connections (and the file lock); idempotent."""
 
+    async def read_show(
+        self,
+        show_id: int,
+        *,
+        shop_id: int,
+        before: datetime,
+        since: datetime | None = None,
+        room_id: int | None = None,
+        batch_size: int = 20_000,
+    ) -> AsyncGenerator[list[Event], None]:
+        """The show's events from ``since`` (default: its first) to before ``before``, ordered by
+        ``at`` then ``id``, in batches of at most ``batch_size``: a show of millions of events is
+        never in memory at once, and no connection is held between batches.
+
+        ``shop_id`` is the show's shop (PostgreSQL reads by its ``(shop_id, "at")`` index). With
+        ``room_id``, also the room's events that name no show (a leave after the show ended is
+        stored without it). Events come back as stored, not validated again. Reads walk time
+        windows (sized to about ``batch_size`` events, so each statement reads only the rows of its
+        window where rows are stored in time order), with keyset pagination on ``("at", id)``
+        inside a window; rows appended meanwhile before ``before`` may or may not be read.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        scope = "shop_id = ${} AND (show_id = ${} OR (show_id IS NULL AND room_id = ${}))"
+        page = (
+            'SELECT id, type, v, "at", shop_id, room_id, show_id, actor, data FROM events '  # noqa: S608 - fixed text
+            f'WHERE "at" >= $1 AND "at" < $2 AND ("at" > $1 OR id > $6) AND {scope.format(3, 4, 5)} '
+            f'ORDER BY "at", id LIMIT {int(batch_size)}'
+        )
+
+        def stamp(value: datetime) -> datetime:  # naive UTC for DuckDB's TIMESTAMP (see query())
+            utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+            return utc.replace(tzinfo=None) if self.dialect == "duckdb" else utc
+
+        key = (int(shop_id), int(show_id), room_id)
+        end = before if before.tzinfo else before.replace(tzinfo=UTC)
+        if since is None:
+            first = await self.query(
+                f'SELECT min("at") FROM events WHERE "at" < $1 AND {scope.format(2, 3, 4)}',  # noqa: S608
+                (stamp(end), *key),
+            )
+            if not first or first[0][0] is None:
+                return
+            since = first[0][0]
+        lo = since if since.tzinfo else since.replace(tzinfo=UTC)
+        span = timedelta(minutes=1)
+        while lo < end:
+            hi = min(lo + span, end)
+            last_at, last_id, found = lo, "", 0
+            while True:  # the window's pages
+                rows = await self.query(page, (stamp(last_at), stamp(hi), *key, last_id))
+                if rows:
+                    found += len(rows)
+                    yield _events(rows)
+                if len(rows) < batch_size:
+                    break
+                last_at, last_id = rows[-1][3], rows[-1][0]
+            # the next window holds about batch_size events at this window's rate (4x change at most)
+            scale = min(max(batch_size / found, 0.25), 4.0) if found else 4.0
+            lo, span = hi, max(span * scale, timedelta(milliseconds=1))
+
+
+def _events(rows: list[tuple[Any, ...]]) -> list[Event]:
+    """Events from rows of ``id, type, v, at, shop_id, room_id, show_id, actor, data``, not validated
+    again: built as ``Event.model_construct`` builds them, without its per-field work (7x cheaper,
+    which is most of a replay's read cost; the event store contract tests compare the result with
+    validated events)."""
+    new, setattr_, fields, loads = Event.__new__, object.__setattr__, _EVENT_FIELDS, orjson.loads
+    out: list[Event] = []
+    for r in rows:
+        at, data = r[3], r[8]
+        event = new(Event)
+        setattr_(
+            event,
+            "__dict__",
+            {
+                "type": r[1],
+                "v": r[2],
+                "id": r[0],
+                "at": at if at.tzinfo else at.replace(tzinfo=UTC),
+                "shop_id": r[4],
+                "room_id": r[5],
+                "show_id": r[6],
+                "actor": r[7],
+                "data": loads(data) if isinstance(data, str | bytes) else data,
+            },
+        )
+        setattr_(event, "__pydantic_fields_set__", fields)
+        setattr_(event, "__pydantic_extra__", None)
+        setattr_(event, "__pydantic_private__", None)
+        out.append(event)
+    return out
+
+
+_EVENT_FIELDS = frozenset(Event.model_fields)
+
 
 @dataclass(frozen=True, slots=True)
 class EventColumns:
@@ -160,6 +262,7 @@ class EventColumns:
     product_id: list[int | None]
     amount_cents: list[int | None]
     data: list[str]
+    quantity: list[int | None]
 
     def __len__(self) -> int:
         return len(self.id)
@@ -184,11 +287,12 @@ class EventColumns:
             product_id=_ints([d.get("product_id") for d in payloads]),
             amount_cents=_ints([d.get("amount_cents") for d in payloads]),
             data=[dumps(d).decode() if d else "{}" for d in payloads],
+            quantity=_ints([d.get("quantity", d.get("count")) for d in payloads]),
         )
 
     def rows(self) -> list[tuple[Any, ...]]:
-        """The batch as rows, in the order ``id, type, v, at, shop_id, room_id, show_id, actor,
-        product_id, amount_cents, data`` (:data:`EVENT_COLUMNS` less the generated ``viewer_id``)."""
+        """The batch as rows, in the order of :data:`STORED_COLUMNS` (:data:`EVENT_COLUMNS` less the
+        generated ``viewer_id``)."""
         return list(
             zip(
                 self.id,
@@ -202,6 +306,7 @@ class EventColumns:
                 self.product_id,
                 self.amount_cents,
                 self.data,
+                self.quantity,
                 strict=True,
             )
         )
@@ -220,6 +325,7 @@ STORED_COLUMNS = (
     "product_id",
     "amount_cents",
     "data",
+    "quantity",
 )
 
 _INT_OR_NONE = frozenset({int, NoneType})

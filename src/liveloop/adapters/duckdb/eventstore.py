@@ -1,7 +1,11 @@
 """The DuckDB event store: one file, owned by one process, loaded in Arrow batches.
 
-Every DuckDB call is blocking, so all of them run on one dedicated worker thread (the connection
-is used by that thread only); the event loop never waits on DuckDB. Extensions are never
+Every DuckDB call is blocking, so all of them run on worker threads; the event loop never waits
+on DuckDB. Appends, export and close run on one writer thread (the connection is used by that
+thread only); :meth:`~DuckDBEventStore.query` runs on :data:`READERS` reader threads, each with a
+cursor of its own (a connection to the same database: MVCC, they see every committed append; a
+query first waits for the appends called before it), so the statements of one review run side by
+side and fill the cores DuckDB leaves idle in each statement's serial steps. Extensions are never
 downloaded or auto-loaded (json, parquet and icu are built in).
 
 Bulk loading: a batch becomes one Arrow table (built from column lists, see
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -50,7 +55,10 @@ __all__ = ["SCHEMA_VERSION", "DuckDBEventStore"]
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+#: 1: the first table; 2: ``quantity`` added (NULL in the rows stored before).
+SCHEMA_VERSION = 2
+#: Reader threads (and cursors) of :meth:`DuckDBEventStore.query`.
+READERS = 3
 
 _CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
@@ -72,9 +80,11 @@ _DDL = (
             (CASE WHEN actor LIKE 'staff:%' THEN NULL ELSE actor END) VIRTUAL,
         product_id BIGINT,
         amount_cents BIGINT,
-        data JSON NOT NULL
+        data JSON NOT NULL,
+        quantity BIGINT
     )
     """,
+    "ALTER TABLE events ADD COLUMN IF NOT EXISTS quantity BIGINT",  # a version 1 file
     "CREATE TABLE IF NOT EXISTS event_store_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
 )
 
@@ -97,6 +107,7 @@ _ARROW_SCHEMA = pa.schema(
         ("product_id", pa.int64()),
         ("amount_cents", pa.int64()),
         ("data", pa.string()),
+        ("quantity", pa.int64()),
     ]
 )
 
@@ -133,6 +144,8 @@ class DuckDBEventStore(EventStore):
         self.read_only = read_only
         self._con: duckdb.DuckDBPyConnection | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        self._cursors: queue.SimpleQueue[duckdb.DuckDBPyConnection] = queue.SimpleQueue()
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
@@ -155,6 +168,7 @@ class DuckDBEventStore(EventStore):
             self._executor.shutdown(wait=False)
             self._executor = None
             raise
+        self._readers = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="duckdb-reader")
 
     def _open_sync(self) -> None:
         if self.read_only and not self.path.exists():
@@ -179,10 +193,20 @@ class DuckDBEventStore(EventStore):
                     "INSERT INTO event_store_meta VALUES ('schema_version', $v) ON CONFLICT DO NOTHING",
                     {"v": str(SCHEMA_VERSION)},
                 ).fetchall()
+                con.execute(  # the DDL above upgraded an older file
+                    "UPDATE event_store_meta SET value = $v "
+                    "WHERE key = 'schema_version' AND CAST(value AS INTEGER) < $n",
+                    {"v": str(SCHEMA_VERSION), "n": SCHEMA_VERSION},
+                ).fetchall()
             rows = con.execute("SELECT value FROM event_store_meta WHERE key = 'schema_version'").fetchall()
             if not rows or int(rows[0][0]) > SCHEMA_VERSION:
                 raise EventStoreError(f"the event store {self.path} has an unknown schema version {rows}")
+            old = int(rows[0][0]) < 2
+            for _ in range(READERS):
+                self._cursors.put(_reader(con, old=old))
         except BaseException:
+            while not self._cursors.empty():
+                self._cursors.get().close()
             con.close()
             raise
         self._con = con
@@ -210,18 +234,28 @@ class DuckDBEventStore(EventStore):
             con.unregister("_incoming")
 
     async def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return await self._run(self._query_sync, sql, list(params))
+        if self._readers is None:
+            raise EventStoreError("the event store is not open")
+        # Read your writes: the appends called before this query are committed when the writer
+        # thread (first in, first out) reaches this no-op.
+        await self._run(_nothing)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._readers, self._query_sync, sql, list(params)
+        )
 
     def _query_sync(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        con = self._connection
-        con.execute("BEGIN TRANSACTION").fetchall()
+        con = self._cursors.get()  # one per reader thread: never waits
         try:
-            rows = con.execute(sql, params).fetchall()
-        except duckdb.Error as exc:
-            raise EventStoreError(f"query failed: {exc}") from exc
+            con.execute("BEGIN TRANSACTION").fetchall()
+            try:
+                rows = con.execute(sql, params).fetchall()
+            except duckdb.Error as exc:
+                raise EventStoreError(f"query failed: {exc}") from exc
+            finally:
+                with contextlib.suppress(duckdb.Error):  # the statement may have ended the transaction
+                    con.execute("ROLLBACK").fetchall()
         finally:
-            with contextlib.suppress(duckdb.Error):  # the statement may have ended the transaction itself
-                con.execute("ROLLBACK").fetchall()
+            self._cursors.put(con)
         return [tuple(_utc(value) for value in row) for row in rows]
 
     async def export(self, *, show_id: int, path: Path, fmt: ExportFormat) -> int:
@@ -256,9 +290,37 @@ class DuckDBEventStore(EventStore):
             self._executor = None
 
     def _close_sync(self) -> None:
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)  # let running queries finish with their cursors
+            self._readers = None
+        while not self._cursors.empty():
+            self._cursors.get().close()
         if self._con is not None:
             self._con.close()
             self._con = None
+
+
+def _nothing() -> None:
+    return None
+
+
+def _reader(con: duckdb.DuckDBPyConnection, *, old: bool) -> duckdb.DuckDBPyConnection:
+    """A cursor for the reader threads, with the session settings of ``con``. ``old``: a version 1
+    file opened read only (so not upgraded): ``events`` is then a temporary view of the table with
+    a NULL ``quantity``, so the queries of version 2 run on it (and read ``data`` instead)."""
+    cursor = con.cursor()
+    try:
+        cursor.execute("SET TimeZone = 'UTC'").fetchall()
+        if old:
+            (catalog,) = cursor.execute("SELECT current_database()").fetchone() or ("",)
+            table = '"' + str(catalog).replace('"', '""') + '".main.events'
+            cursor.execute(
+                f"CREATE TEMP VIEW events AS SELECT *, CAST(NULL AS BIGINT) AS quantity FROM {table}"  # noqa: S608
+            ).fetchall()
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
 
 
 def _utc(value: Any) -> Any:

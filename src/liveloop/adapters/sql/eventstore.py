@@ -42,7 +42,8 @@ from liveloop.core.eventstore import (
 
 __all__ = ["SCHEMA_VERSION", "PostgresEventStore"]
 
-SCHEMA_VERSION = 1
+#: 1: the first table; 2: ``quantity`` added (NULL in the rows stored before).
+SCHEMA_VERSION = 2
 _IDENT = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _STAGE = "liveloop_events_stage"
 _STORED = ", ".join(f'"{c}"' for c in STORED_COLUMNS)
@@ -85,6 +86,7 @@ def _ddl(schema: str) -> list[str]:
             product_id bigint,
             amount_cents bigint,
             data jsonb NOT NULL,
+            quantity bigint,
             PRIMARY KEY (id, "at")
         ) PARTITION BY RANGE ("at")
         """,
@@ -133,13 +135,17 @@ class PostgresEventStore(EventStore):
                 version = await conn.fetchval(
                     f"SELECT max(version) FROM {self.schema}.schema_version"  # noqa: S608 - checked identifier
                 )
-                if version is None:
+                if version is not None and version > SCHEMA_VERSION:
+                    raise EventStoreError(f"the event store has an unknown schema version {version}")
+                if version is not None and version < 2:  # a version 1 table: no quantity yet
+                    await conn.execute(
+                        f"ALTER TABLE {self.schema}.events ADD COLUMN IF NOT EXISTS quantity bigint"
+                    )
+                if version is None or version < SCHEMA_VERSION:
                     await conn.execute(
                         f"INSERT INTO {self.schema}.schema_version VALUES ($1)",  # noqa: S608 - checked identifier
                         SCHEMA_VERSION,
                     )
-                elif version > SCHEMA_VERSION:
-                    raise EventStoreError(f"the event store has an unknown schema version {version}")
         except BaseException:
             await self.close()
             raise
@@ -157,8 +163,8 @@ class PostgresEventStore(EventStore):
                     await conn.execute(
                         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ("
                         'id text, type text, v integer, "at" timestamptz, shop_id bigint, room_id bigint, '
-                        "show_id bigint, actor text, product_id bigint, amount_cents bigint, data jsonb"
-                        ") ON COMMIT DELETE ROWS"
+                        "show_id bigint, actor text, product_id bigint, amount_cents bigint, data jsonb, "
+                        "quantity bigint) ON COMMIT DELETE ROWS"
                     )
                     await conn.copy_records_to_table(_STAGE, records=columns.rows(), columns=STORED_COLUMNS)
                     await conn.execute(
