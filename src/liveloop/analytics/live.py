@@ -11,8 +11,10 @@ row alone, never by scanning events, and once per flush period for all of a show
 sockets, the API, the alert rules: :mod:`.live_cache`).
 
 Loss window: a crash loses at most ``flush_seconds`` of this node's events (Counters are a cache;
-the event store keeps every event for the review). When Counters fail, a delta is kept and retried
-with the next flush; its parts already written are not written again.
+the event store keeps every event for the review). Counters that start empty (memory, after a
+restart) are refilled from the event store by :mod:`.live_rebuild`, while the shows' live
+events are held (:meth:`LiveMetrics.hold`, :meth:`LiveMetrics.adopt`). When Counters fail, a
+delta is kept and retried with the next flush; its parts already written are not written again.
 """
 
 from __future__ import annotations
@@ -20,26 +22,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from liveloop.analytics.live_aggregate import ShowAggregate
 from liveloop.analytics.live_cache import Built, SnapshotCache
 from liveloop.analytics.live_delta import ShowDelta
+from liveloop.analytics.live_held import HeldEvents
 from liveloop.analytics.live_keys import METRICS_TTL_SECONDS, ShowKeys
 from liveloop.analytics.live_snapshot import build_metrics, distinct_names
-from liveloop.core.container import Container
+from liveloop.analytics.live_windows import DatabaseWindows, ShowWindows
 from liveloop.core.counters import Counters
-from liveloop.core.db import Database
 from liveloop.core.events import Event
-from liveloop.rooms import ShowNotFound, ShowState, ShowWindow, get_latest_room_windows, get_show_windows
+from liveloop.rooms import ShowNotFound, ShowState, ShowWindow
 
-__all__ = ["DatabaseWindows", "LiveMetrics", "ShowWindows", "live_metrics_runtime"]
+__all__ = ["DatabaseWindows", "LiveMetrics", "ShowWindows"]
 
 log = structlog.get_logger(__name__)
 
@@ -49,27 +50,6 @@ RECHECK_SECONDS = 0.25
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class ShowWindows(Protocol):
-    """Where LiveMetrics reads when shows ran (the SQL store; a fake in tests)."""
-
-    async def shows(self, show_ids: Collection[int]) -> dict[int, ShowWindow]:
-        """The windows of the shows among ``show_ids`` that exist, of any shop."""
-
-    async def latest_in_rooms(self, room_ids: Collection[int]) -> dict[int, ShowWindow]:
-        """Per room, its live show, else the one that ended last (rooms with none left out)."""
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseWindows:
-    db: Database
-
-    async def shows(self, show_ids: Collection[int]) -> dict[int, ShowWindow]:
-        return await get_show_windows(self.db, show_ids)
-
-    async def latest_in_rooms(self, room_ids: Collection[int]) -> dict[int, ShowWindow]:
-        return await get_latest_room_windows(self.db, room_ids)
 
 
 @dataclass(slots=True)
@@ -114,6 +94,7 @@ class LiveMetrics:
         self._windows: dict[int, _Known] = {}
         self._rooms: dict[int, _Known] = {}
         self._retry: dict[int, ShowDelta] = {}
+        self._held: dict[int, HeldEvents] = {}  # shows being rebuilt (live_rebuild): their live events
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -140,6 +121,8 @@ class LiveMetrics:
         try:
             if orphans:
                 groups = await self._group_with_rooms(events)
+            if self._held:  # kept, in order, until the show's rebuild hands it over (adopt)
+                groups = self._set_aside(groups)
             await self._ensure_windows(groups)
         except Exception as exc:  # noqa: BLE001 - the SQL store is down: shows not known yet count nothing
             lost = len(events) - sum(len(batch) for sid, batch in groups.items() if sid in self._shows)
@@ -278,11 +261,14 @@ class LiveMetrics:
                     await self._write(aggregate, aggregate.drain(now, final=final), now)
             self._retire()
 
-    async def _write(self, aggregate: ShowAggregate, delta: ShowDelta, now: datetime) -> None:
+    async def _write(
+        self, aggregate: ShowAggregate, delta: ShowDelta, now: datetime, *, live: bool | None = None
+    ) -> None:
+        """Write ``delta``; ``live`` (default: the show has not ended) samples the open sessions."""
         sid = aggregate.show_id
         pending = self._retry.pop(sid, None)
         pending = delta if pending is None else pending.merge(delta)
-        live = aggregate.ended_at is None
+        live = aggregate.ended_at is None if live is None else live
         if not pending and not live:
             return
         keys, counters, ttl = ShowKeys(sid), self.counters, METRICS_TTL_SECONDS
@@ -324,6 +310,46 @@ class LiveMetrics:
         for cache, keep in ((self._windows, self._shows), (self._rooms, {})):
             for key in [k for k, known in cache.items() if k not in keep and now - known.read_at > horizon]:
                 del cache[key]
+
+    # -- rebuilding (live_rebuild) ---------------------------------------------------------------
+
+    def hold(self, show_ids: Iterable[int]) -> None:
+        """Keep the live events of these shows aside (:class:`HeldEvents`) until :meth:`adopt`."""
+        for sid in show_ids:
+            self._held.setdefault(sid, HeldEvents())
+
+    def held_ids(self, show_id: int) -> Collection[str]:
+        """The ids of the show's held live events (a replay skips them)."""
+        held = self._held.get(show_id)
+        return held.ids if held is not None else ()
+
+    def _set_aside(self, groups: dict[int, list[Event]]) -> dict[int, list[Event]]:
+        for sid in [sid for sid in groups if sid in self._held]:
+            self._held[sid].add(groups.pop(sid))
+        return groups
+
+    async def write_replayed(self, aggregate: ShowAggregate, now: datetime, *, live: bool) -> None:
+        """Write what a replay folded into ``aggregate``, as this node's flush at ``now`` would have
+        (``live``: the show was on air then, so the open sessions are sampled into the peaks)."""
+        async with self._flush_lock:
+            await self._write(aggregate, aggregate.drain(now), now, live=live)
+
+    def adopt(self, aggregate: ShowAggregate, window: ShowWindow) -> int:
+        """Take a rebuilt show over: fold its held live events (in order, after the replayed ones)
+        and route its later events to ``aggregate``. Returns how many held events were dropped."""
+        sid = aggregate.show_id
+        held = self._held.pop(sid, HeldEvents())
+        self._shows[sid] = aggregate
+        self._windows[sid] = _Known(window, time.monotonic())
+        self._last_event[sid] = time.monotonic()
+        if held.events:
+            aggregate.apply(held.events)
+        if aggregate.lifecycle_seen:  # the show started or ended meanwhile: the next flush re-reads it
+            aggregate.lifecycle_seen = False
+            self._windows[sid] = _Known(window, float("-inf"))
+        self.dropped += held.dropped
+        self.snapshots.changed(sid)
+        return held.dropped
 
     async def close(self) -> None:
         """Stop the timer and write everything pending; later batches are written as they come."""
@@ -369,15 +395,3 @@ class LiveMetrics:
             minutes=minutes,
         )
         return Built(window.shop_id, metrics)
-
-
-@asynccontextmanager
-async def live_metrics_runtime(container: Container) -> AsyncIterator[LiveMetrics]:
-    """The process's LiveMetrics, subscribed to the bus; closing it writes what is pending."""
-    metrics = LiveMetrics(windows=DatabaseWindows(container.db), counters=container.counters)
-    container.events.subscribe(metrics)
-    await metrics.start()
-    try:
-        yield metrics
-    finally:
-        await metrics.close()

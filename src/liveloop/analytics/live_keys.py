@@ -10,6 +10,7 @@ Per show ``S`` (prefix ``metrics:show:S``):
   the product id, or ``NO_PRODUCT`` when the host stopped explaining.
 - ``:d:<name>`` distinct sets (HyperLogLog on Redis): ``uv``, ``commenting``, ... and
   ``p<id>:exposure``, ``m<i>:click``, ``src:<source>`` ...
+- ``:rebuild`` how many nodes tried to claim the show's rebuild after a restart (the first wins).
 """
 
 from __future__ import annotations
@@ -109,3 +110,8 @@ class ShowKeys:
 
     def distinct(self, name: str) -> str:
         return f"{self.prefix}:d:{name}"
+
+    @property
+    def rebuild(self) -> str:
+        """A counter a node increments to claim the show's rebuild from the event store (live_rebuild)."""
+        return f"{self.prefix}:rebuild"

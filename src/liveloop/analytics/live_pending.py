@@ -137,6 +137,12 @@ class PendingShow:
             return None
         return self._seg_products[i]
 
+    def open_sessions(self) -> dict[str, datetime]:
+        """The viewers whose entry this node folded and whose leave it has not, with the entry's time
+        (clamped into the show)."""
+        start = self._start
+        return {viewer: at_ms(start + rel) for viewer, rel in self._open.items() if viewer is not None}
+
     # -- handing over -------------------------------------------------------------------------------
 
     def drain(self, now: datetime, *, final: bool = False) -> ShowDelta:
