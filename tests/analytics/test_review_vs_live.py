@@ -31,11 +31,11 @@ SAMPLED = {"pcu", "max_ccu"}
 MILLISECONDS = {"watch_seconds", "acu", "avg_watch_seconds"}
 
 
-def differences(live: Any, review: Any, path: str = "") -> list[str]:
+def differences(live: Any, review: Any, path: str = "", *, rel: float = 1e-5) -> list[str]:
     if isinstance(live, dict) and isinstance(review, dict):
         out = [f"{path}: only live has {k}" for k in live if k not in review]
         for key in live.keys() & review.keys():
-            out += differences(live[key], review[key], f"{path}.{key}")
+            out += differences(live[key], review[key], f"{path}.{key}", rel=rel)
         return out
     if isinstance(live, list) and isinstance(review, list):
         if len(live) != len(review):
@@ -43,7 +43,7 @@ def differences(live: Any, review: Any, path: str = "") -> list[str]:
         return [
             d
             for i, (a, b) in enumerate(zip(live, review, strict=True))
-            for d in differences(a, b, f"{path}[{i}]")
+            for d in differences(a, b, f"{path}[{i}]", rel=rel)
         ]
     name = path.rsplit(".", 1)[-1]
     parent = path.split(".")[-2] if path.count(".") > 1 else ""
@@ -54,7 +54,7 @@ def differences(live: Any, review: Any, path: str = "") -> list[str]:
         and isinstance(live, float | int)
         and live is not None
     ):
-        return [] if review == pytest.approx(live, rel=1e-5) else [f"{path}: {live} vs {review}"]
+        return [] if review == pytest.approx(live, rel=rel) else [f"{path}: {live} vs {review}"]
     return [] if live == review else [f"{path}: live {live!r} vs review {review!r}"]
 
 
