@@ -61,12 +61,18 @@ def test_concurrent_units_share_few_transactions(client: TestClient) -> None:
     async def run(container: Container) -> None:
         db = container.db
         shops = await new_shops(db, 60)
+        later = await new_shops(db, 2)
         writer = GroupCommit(db)
         commits = commits_of(db)
         results = await asyncio.gather(*(writer.run(secret(shop)) for shop in shops))
         assert sorted(results) == sorted(shops)
         assert set(shops) <= set(await stored(db))
         assert 1 <= len(commits) <= 3  # the first unit alone, then the rest together
+        # The counter counts every commit: units run one after the other commit one by one.
+        batched = len(commits)
+        for shop in later:
+            await writer.run(secret(shop))
+        assert len(commits) == batched + 2
 
     run_in_app(client, run)
 

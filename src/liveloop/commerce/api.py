@@ -11,7 +11,7 @@ from pydantic import Field, HttpUrl
 from liveloop.commerce import api_buyer, api_coupons, api_orders, service
 from liveloop.commerce.stock import StockCache, StockTarget
 from liveloop.core.container import ContainerDep
-from liveloop.core.pagination import Page, next_cursor
+from liveloop.core.pagination import Page, page_of
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, PatchModel, StrictModel
 from liveloop.shops import PageDep, PrincipalDep
 
@@ -78,10 +78,7 @@ async def list_products(
 ) -> Page[ProductOut]:
     where = service.ProductFilter(category=category, query=q, include_archived=include_archived)
     rows = await service.get_products(container.db, principal, page, where)
-    return Page[ProductOut](
-        items=[ProductOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return page_of(ProductOut, rows, page)
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED, tags=["catalog"])

@@ -22,7 +22,7 @@ from liveloop.commerce.coupon_rules import (
 from liveloop.commerce.storage import CouponDropRow, CouponTemplateRow
 from liveloop.core.container import ContainerDep
 from liveloop.core.db import utcnow
-from liveloop.core.pagination import Page, next_cursor
+from liveloop.core.pagination import Page, paged
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, StrictModel
 from liveloop.shops import PageDep, PrincipalDep
 
@@ -218,10 +218,7 @@ async def list_coupon_templates(
     rows = await coupons.get_coupon_templates(
         container.db, principal, page, include_disabled=include_disabled
     )
-    return Page[CouponTemplateOut](
-        items=[template_out(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return paged(rows, page, template_out)
 
 
 @router.get("/coupon-templates/{template_id}", response_model=CouponTemplateOut, tags=["coupons"])
@@ -265,10 +262,7 @@ async def list_coupon_drops(
     container: ContainerDep, principal: PrincipalDep, page: PageDep, room_id: PathId
 ) -> Page[CouponDropOut]:
     rows = await coupons.get_coupon_drops(container.db, principal, page, room_id=room_id)
-    return Page[CouponDropOut](
-        items=[drop_out(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return paged(rows, page, drop_out)
 
 
 @router.get("/coupon-drops/{drop_id}", response_model=CouponDropOut, tags=["coupons"])
@@ -295,7 +289,4 @@ async def list_buyer_coupons(
 ) -> Page[CouponOut]:
     """The buyer's own coupons, oldest first; `state=available` for those an order may use now."""
     owned = await coupon_claims.get_buyer_coupons(container.db, buyer, page, state=state)
-    return Page[CouponOut](
-        items=[coupon_out(o) for o in owned[: page.limit]],
-        next_cursor=next_cursor([o.coupon.id for o in owned], page.limit),
-    )
+    return paged(owned, page, coupon_out, id_of=lambda o: int(o.coupon.id))

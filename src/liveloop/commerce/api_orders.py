@@ -15,7 +15,7 @@ from liveloop.commerce.payments import SIGNATURE_HEADER, do_rotate_payment_secre
 from liveloop.commerce.storage import FlashSaleRow
 from liveloop.core.container import ContainerDep
 from liveloop.core.db import utcnow
-from liveloop.core.pagination import Page, next_cursor
+from liveloop.core.pagination import Page, page_of, paged
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, StrictModel
 from liveloop.shops import PageDep, PrincipalDep
 
@@ -118,10 +118,7 @@ async def list_flash_sales(
 ) -> Page[FlashSaleOut]:
     where = flash_sales.SaleFilter(state=state, show_id=show_id, product_id=product_id)
     rows = await flash_sales.get_flash_sales(container.db, principal, page, where)
-    return Page[FlashSaleOut](
-        items=[sale_out(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return paged(rows, page, sale_out)
 
 
 @router.get("/flash-sales/{sale_id}", response_model=FlashSaleOut, tags=["flash sales"])
@@ -162,10 +159,7 @@ async def list_orders(
         state=state, show_id=show_id, flash_sale_id=flash_sale_id, product_id=product_id, buyer_id=buyer_id
     )
     rows = await order_views.get_orders(container.db, principal, page, where)
-    return Page[OrderOut](
-        items=[OrderOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor([r.id for r in rows], page.limit),
-    )
+    return page_of(OrderOut, rows, page)
 
 
 @router.get("/orders/{order_id}", response_model=OrderDetailOut, tags=["orders"])

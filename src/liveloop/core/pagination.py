@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -63,7 +63,18 @@ def next_cursor(ids: list[int], limit: int) -> str | None:
 
 def page_of(model: type[M], rows: Sequence[Any], page: PageParams) -> Page[M]:
     """Serialise ``limit + 1`` fetched rows (each with an ``id``) into a page of ``model``."""
+    return paged(rows, page, model.model_validate)
+
+
+def paged(
+    rows: Sequence[Any],
+    page: PageParams,
+    out: Callable[[Any], M],
+    *,
+    id_of: Callable[[Any], int] = lambda row: int(row.id),
+) -> Page[M]:
+    """A page of ``out(row)`` for ``limit + 1`` fetched rows; ``id_of`` gives each row's cursor id."""
     return Page(
-        items=[model.model_validate(row) for row in rows[: page.limit]],
-        next_cursor=next_cursor([row.id for row in rows], page.limit),
+        items=[out(row) for row in rows[: page.limit]],
+        next_cursor=next_cursor([id_of(row) for row in rows], page.limit),
     )

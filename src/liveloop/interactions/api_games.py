@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from liveloop.core.container import ContainerDep
-from liveloop.core.pagination import Page, next_cursor, page_of
+from liveloop.core.pagination import Page, page_of, paged
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, StrictModel
 from liveloop.interactions import lottery, lottery_entries, lottery_finish, redpacket, redpacket_grab
 from liveloop.interactions.api import ContextDep
@@ -278,10 +278,7 @@ async def list_lotteries(
     ctx: ContextDep, principal: PrincipalDep, room_id: Id, page: PageDep
 ) -> Page[LotteryOut]:
     rows = await lottery.get_lotteries(ctx, principal, room_id, page)
-    return Page(
-        items=[_lottery_out(row) for row in rows[: page.limit]],
-        next_cursor=next_cursor([row.id for row in rows], page.limit),
-    )
+    return paged(rows, page, _lottery_out)
 
 
 @router.get("/lotteries/{lottery_id}", response_model=LotteryOut)
