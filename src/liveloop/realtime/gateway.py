@@ -27,13 +27,14 @@ from liveloop.commerce import CommerceContext
 from liveloop.core.container import Container
 from liveloop.core.errors import InvalidInput, LiveloopError
 from liveloop.interactions import Banned, InteractionsContext, check_join
+from liveloop.realtime.admission import RoomFactsReader
 from liveloop.realtime.events import TRAFFIC_SOURCES
 from liveloop.realtime.node import Connection, RealtimeNode
 from liveloop.realtime.peers import Peer, QueuePeer, TransportLike, TransportPeer
 from liveloop.realtime.protocol import PROTOCOL_VERSION, CloseCode
 from liveloop.realtime.session import RoomSession
-from liveloop.rooms import Explaining, get_explaining, get_live_show_id, get_room_shop_id
-from liveloop.shops import Viewer, get_viewer, guest_viewer
+from liveloop.rooms import Explaining
+from liveloop.shops import Viewer, ViewerKeyCache, get_viewer, guest_viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,9 @@ class RealtimeRuntime:
     container: Container
     node: RealtimeNode
     interactions: InteractionsContext
+    #: The process's viewer-key cache (shared with the HTTP routes): a socket's token check reads no SQL.
+    viewer_keys: ViewerKeyCache
+    rooms: RoomFactsReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +65,8 @@ async def admit(rt: RealtimeRuntime, room_id: int, params: Mapping[str, str]) ->
     """Who is connecting, to which shop's room; raises :class:`Refused` with a close code."""
     if params.get("v", str(PROTOCOL_VERSION)) != str(PROTOCOL_VERSION):
         raise Refused(CloseCode.UNSUPPORTED, "unsupported_version", "protocol.unsupported_version", "use v=1")
-    db = rt.container.db
-    async with db.read() as session:
-        shop_id = await get_room_shop_id(session, room_id)
-        show_id = await get_live_show_id(session, room_id) if shop_id is not None else None
-        explaining = await get_explaining(session, show_id) if show_id is not None else None
+    facts = await rt.rooms.read(room_id)
+    shop_id, show_id, explaining = facts.shop_id, facts.show_id, facts.explaining
     if shop_id is None:
         raise Refused(
             CloseCode.NOT_FOUND, "room_not_found", "rooms.room_not_found", f"room {room_id} not found"
@@ -73,7 +74,7 @@ async def admit(rt: RealtimeRuntime, room_id: int, params: Mapping[str, str]) ->
     token, device_id = params.get("token"), params.get("device_id")
     try:
         if token:
-            viewer = await get_viewer(db, token)
+            viewer = await get_viewer(rt.container.db, token, keys=rt.viewer_keys)
         elif device_id:
             viewer = guest_viewer(shop_id, device_id)
         else:

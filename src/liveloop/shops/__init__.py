@@ -22,6 +22,7 @@ from liveloop.shops.service import (
     get_viewer,
     guest_viewer,
 )
+from liveloop.shops.viewer_keys import ViewerKeyCache
 
 __all__ = [
     "CreatedShop",
@@ -34,6 +35,7 @@ __all__ = [
     "Role",
     "Viewer",
     "ViewerDep",
+    "ViewerKeyCache",
     "ViewerKeysDep",
     "check_permission",
     "count_shops",

@@ -27,6 +27,7 @@ from liveloop.rooms.api import router as rooms_router
 from liveloop.rooms.api_cohost import router as cohost_router
 from liveloop.rooms.api_showcase import router as showcase_router
 from liveloop.settings import Settings
+from liveloop.shops import ViewerKeyCache
 from liveloop.shops.api import router as shops_router
 from liveloop.shops.api_notify import router as notify_router
 from liveloop.web.alerts import alerts_runtime
@@ -76,8 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.commerce = commerce
             interactions = InteractionsContext(db=container.db, counters=container.counters)
             app.state.interactions = interactions
+            # One viewer-key cache for the HTTP routes and the room sockets.
+            app.state.viewer_keys = viewer_keys = ViewerKeyCache(container.db)
             async with (
-                realtime_runtime(container, interactions, registry=app.state.registry) as runtime,
+                realtime_runtime(
+                    container, interactions, registry=app.state.registry, viewer_keys=viewer_keys
+                ) as runtime,
                 live_tools_housekeeping(container, interactions),
                 alerts_runtime(app, container),  # app.state.alerts, app.state.notifier
             ):

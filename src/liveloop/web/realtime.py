@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from liveloop.core.container import Container
 from liveloop.interactions import InteractionsContext
+from liveloop.realtime.admission import RoomFactsReader
 from liveloop.realtime.bridge import RoomBridge
 from liveloop.realtime.gateway import RealtimeRuntime
 from liveloop.realtime.hub import HubConfig
@@ -17,6 +18,7 @@ from liveloop.realtime.node import NodeConfig, RealtimeNode
 from liveloop.realtime.sync import RoomSync
 from liveloop.realtime.tallies import PollTallies
 from liveloop.settings import Settings
+from liveloop.shops import ViewerKeyCache
 
 
 def node_config(settings: Settings) -> NodeConfig:
@@ -26,7 +28,11 @@ def node_config(settings: Settings) -> NodeConfig:
 
 @asynccontextmanager
 async def realtime_runtime(
-    container: Container, interactions: InteractionsContext, *, registry: CollectorRegistry
+    container: Container,
+    interactions: InteractionsContext,
+    *,
+    registry: CollectorRegistry,
+    viewer_keys: ViewerKeyCache,
 ) -> AsyncIterator[RealtimeRuntime]:
     node = RealtimeNode(
         broker=container.broker,
@@ -43,7 +49,13 @@ async def realtime_runtime(
     collector = RealtimeCollector(node)
     registry.register(collector)
     try:
-        yield RealtimeRuntime(container=container, node=node, interactions=interactions)
+        yield RealtimeRuntime(
+            container=container,
+            node=node,
+            interactions=interactions,
+            viewer_keys=viewer_keys,
+            rooms=RoomFactsReader(container.db),
+        )
     finally:
         registry.unregister(collector)
         await sync.stop()
