@@ -38,7 +38,17 @@ def bench_flash_sale(
             "is created beside the one it names and dropped afterwards."
         ),
     ] = None,
-    connections: Annotated[int, typer.Option(min=1, help="Keep-alive sockets of the buyers process.")] = 200,
+    connections: Annotated[
+        int,
+        typer.Option(min=1, help="Keep-alive sockets of the HTTP buyers; sockets opened at once over ws."),
+    ] = 200,
+    transports: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: http (POST /api/v1/buyer/orders), ws (a buy frame on each buyer's "
+            "room socket). Each runs on a fresh server and store."
+        ),
+    ] = "http,ws",
     greedy: Annotated[
         float, typer.Option(min=0, max=1, help="Share of buyers sending limit+1 orders at once.")
     ] = 0.05,
@@ -62,8 +72,9 @@ def bench_flash_sale(
     ] = None,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Save the JSON report.")] = True,
 ) -> None:
-    """One flash sale, a crowd of real HTTP buyers from a separate process, the SQL audit, the
-    in-process grab path and the floors. Fails when units sold != units or a buyer beat the limit."""
+    """One flash sale, a crowd of real HTTP and room-socket buyers from a separate process, the SQL
+    audit, the in-process grab path and the floors. Fails when units sold != units or a buyer beat
+    the limit."""
     from liveloop.sim import flashsale
 
     redis_url = redis or os.environ.get("LIVELOOP_REDIS_URL") or None
@@ -79,6 +90,7 @@ def bench_flash_sale(
             pg_url=pg_url,
             greedy=greedy,
             connections=connections,
+            transports=tuple(part.strip() for part in transports.split(",") if part.strip()),
             grabs=grabs,
             write_grabs=write_grabs,
             use_case_grabs=use_case_grabs,

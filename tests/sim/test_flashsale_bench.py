@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from liveloop.sim.flashsale import REPORT_PREFIX, FlashSaleOptions, render, repo
 from liveloop.sim.flashsale_buyers import classify
 from liveloop.sim.flashsale_floor import parse_floor_line, redis_port
 from liveloop.sim.flashsale_seed import request_order
+from liveloop.sim.flashsale_sockets import classify_answer
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +47,18 @@ def test_a_small_sale_sells_exactly_its_units_and_holds_the_limit() -> None:
         assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
     assert http["requests_per_s"] > 0
     assert http["server_cpu_s"] > 0
+
+    # The same sale over the room sockets: a fresh server and store, every buyer in the room.
+    ws, ws_db = run["ws"], run["ws"]["db"]
+    assert ws["connections"] == 200  # one socket per buyer
+    assert ws_db["sold"] == ws_db["allocated"] == ws_db["orders"] == 10
+    assert ws_db["buyers_over_limit"] == 0
+    assert ws["requests"] == ws["answered"] == 250
+    assert ws["created"]["count"] == 10
+    assert ws["created"]["count"] + ws["sold_out"]["count"] + ws["over_limit"]["count"] == 250
+    assert ws["errors"] == {}
+    assert ws["requests_per_s"] > 0
+    assert ws["server_cpu_s"] > 0
     assert set(report["checks"]["embedded"]) >= {
         "sold_equals_units",
         "nobody_over_limit",
@@ -52,6 +66,11 @@ def test_a_small_sale_sells_exactly_its_units_and_holds_the_limit() -> None:
         "every_request_answered",
         "no_errors",
         "in_process_sold_ok",
+        "ws_sold_equals_units",
+        "ws_nobody_over_limit",
+        "ws_answers_match_db",
+        "ws_every_request_answered",
+        "ws_no_errors",
     }
     assert all(report["checks"]["embedded"].values())
 
@@ -65,8 +84,10 @@ def test_a_small_sale_sells_exactly_its_units_and_holds_the_limit() -> None:
 
     assert report["floor"] == {"skipped": "--no-floor"}
     assert report["ratios"]["embedded"]["http_vs_plain_client"] is None
+    assert report["ratios"]["embedded"]["ws_vs_plain_client"] is None
     assert set(report["targets"]["embedded"]) == {
         "http_ge_0_35_plain_client",
+        "ws_ge_0_35_plain_client",
         "grab_sale_ge_0_8_floor",
         "grab_write_ge_0_8_floor",
     }
@@ -84,6 +105,24 @@ def test_answers_are_classified_by_status_and_error_code() -> None:
         "401 auth.invalid_viewer_token"
     )
     assert classify(500, b"Internal Server Error") == "500 -"
+
+
+def test_socket_answers_are_classified_by_frame_and_error_code() -> None:
+    def ack(replayed: bool) -> dict[str, Any]:
+        return {
+            "type": "ack",
+            "ref": "3",
+            "offset": None,
+            "result": {"order": {"id": 1, "replayed": replayed}},
+        }
+
+    assert classify_answer(ack(False)) == "created"
+    assert classify_answer(ack(True)) == "replayed"
+    assert classify_answer({"type": "error", "code": "commerce.sold_out", "ref": "4"}) == "sold_out"
+    assert classify_answer({"type": "error", "code": "commerce.over_limit", "ref": "5"}) == "over_limit"
+    assert (
+        classify_answer({"type": "error", "code": "protocol.rate_limited"}) == "error protocol.rate_limited"
+    )
 
 
 def test_greedy_buyers_send_limit_plus_one_orders_with_distinct_keys() -> None:

@@ -9,6 +9,9 @@ database and Redis namespace, see :mod:`liveloop.sim.flashsale_backends`):
 2. ``python -m liveloop.sim.flashsale_buyers`` (:mod:`liveloop.sim.flashsale_buyers`), a separate
    process, opens ``connections`` keep-alive sockets, then lets every order in at once: one per
    buyer, plus ``limit`` more (distinct idempotency keys) from a ``greedy`` share of the buyers.
+   Over the ``ws`` transport (:mod:`liveloop.sim.flashsale_sockets`) every buyer instead joins the
+   live room on its own socket and sends ``buy`` frames; each transport runs on a fresh server
+   and store.
 3. The server is stopped; the SQL truth is audited: units sold (must equal ``units``), orders
    against the answers, buyers over the limit (must be none).
 4. In the bench process, on the same store: the grab path's own throughput
@@ -30,11 +33,12 @@ from typing import Any
 
 from liveloop.sim.common import BenchError, Log
 from liveloop.sim.fanout import default_baselines_dir, repo_root
-from liveloop.sim.flashsale_backends import BACKENDS, prepared_target
+from liveloop.sim.flashsale_backends import BACKENDS, Target, prepared_target
 from liveloop.sim.flashsale_floor import run_floors
 from liveloop.sim.flashsale_grab import run_grabs
-from liveloop.sim.flashsale_http import run_http
+from liveloop.sim.flashsale_http import BuyersRun, run_buyers
 from liveloop.sim.flashsale_report import REPORT_PREFIX, conclude, render, report_line
+from liveloop.sim.procstat import raise_nofile_limit
 
 __all__ = [
     "REPORT_PREFIX",
@@ -47,6 +51,9 @@ __all__ = [
 ]
 
 
+TRANSPORTS = ("http", "ws")
+
+
 @dataclass(frozen=True)
 class FlashSaleOptions:
     buyers: int = 10_000
@@ -57,8 +64,12 @@ class FlashSaleOptions:
     pg_url: str | None = None
     #: Share of the buyers who send ``limit + 1`` orders at once (the per-user limit under race).
     greedy: float = 0.05
-    #: Keep-alive sockets of the buyers process (one request in flight on each).
+    #: Keep-alive sockets of the buyers process (one request in flight on each); over ``ws`` every
+    #: buyer has its own room socket and this is how many are opened at once.
     connections: int = 200
+    #: ``http``: ``POST /api/v1/buyer/orders``; ``ws``: a ``buy`` frame on each buyer's room socket.
+    #: Each transport runs on a fresh server and store.
+    transports: tuple[str, ...] = ("http", "ws")
     #: In-process: grabs of the ``sale`` mix, of the ``write`` mix (all win) and of the use case.
     grabs: int = 50_000
     write_grabs: int = 2_000
@@ -81,6 +92,10 @@ class FlashSaleOptions:
             raise ValueError("greedy is a share of the buyers, 0..1")
         if self.connections < 1 or self.grab_workers < 1:
             raise ValueError("need at least one connection and one grab worker")
+        if not self.transports or set(self.transports) - set(TRANSPORTS):
+            raise ValueError(
+                f"transports are {', '.join(TRANSPORTS)}; got {', '.join(self.transports) or 'none'}"
+            )
         unknown = set(self.backends) - set(BACKENDS)
         if unknown or not self.backends:
             raise ValueError(f"backends are {', '.join(BACKENDS)}; got {', '.join(self.backends) or 'none'}")
@@ -93,7 +108,8 @@ class FlashSaleOptions:
 DEFINITIONS = {
     "requests_per_s": "order requests answered (created, sold out, over limit) / time to the last answer",
     "orders_per_s": "orders created / the same window",
-    "latency_ms": "per request: first byte written -> last answer byte, on a kept-alive socket",
+    "latency_ms": "per request: first byte written -> last answer byte, on a kept-alive socket "
+    "(ws: buy frame written -> its ack or error frame, on the buyer's room socket)",
     "since_open_ms": "per request: sale open (every request due) -> its answer, socket wait included",
     "sold_out_after_s": "sale open -> the answer of the last unit sold",
     "server_cpu_cores": "user+system CPU of the liveloop serve process / window",
@@ -101,8 +117,19 @@ DEFINITIONS = {
     "floor.redis.*": "baselines/redis_flash.py: the same Lua grab from a bare redis-py client",
     "floor.sqlite.*": "baselines/sqlite_flash.py --mode group: one writer, 64 grabs per transaction",
     "ratios.http_vs_plain_client": "HTTP requests/s of one server worker / plain bare client req/s, sale mix",
+    "ratios.ws_vs_plain_client": "buy frames answered/s on room sockets, 1 worker / plain bare client req/s",
     "ratios.grab_*": "in-process grabs/s / the floor's req/s on the same mix",
 }
+
+
+def _in_process(target: Target, buyers: BuyersRun, opts: FlashSaleOptions, log: Log) -> dict[str, Any]:
+    if not opts.in_process:
+        return {"skipped": "--no-in-process"}
+    try:
+        return run_grabs(target, buyers.owner_key, buyers.sale.product_id, opts, log)
+    except Exception as exc:  # noqa: BLE001 - reported (and failing the run), not lost
+        log(f"{target.name}: the in-process run failed: {type(exc).__name__}: {exc}")
+        return {"failed": f"{type(exc).__name__}: {exc}"}
 
 
 def run_flash_sale(options: FlashSaleOptions, log: Log) -> dict[str, Any]:
@@ -117,6 +144,7 @@ def run_flash_sale(options: FlashSaleOptions, log: Log) -> dict[str, Any]:
             "limit": opts.limit,
             "greedy": opts.greedy,
             "connections": opts.connections,
+            "transports": list(opts.transports),
             "backends": list(opts.backends),
             "grabs": opts.grabs,
             "write_grabs": opts.write_grabs,
@@ -127,19 +155,17 @@ def run_flash_sale(options: FlashSaleOptions, log: Log) -> dict[str, Any]:
         "definitions": DEFINITIONS,
         "backends": {},
     }
+    raise_nofile_limit()  # the server (a child) holds one socket per buyer over ws
     for name in opts.backends:
-        with prepared_target(name, log, pg_url=opts.pg_url, redis_url=opts.redis_url) as target:
-            http = run_http(target, opts, log)
-            run: dict[str, Any] = {"label": target.label, "sale_id": http.sale.sale_id, "http": http.figures}
-            if opts.in_process:
-                try:
-                    run["in_process"] = run_grabs(target, http.owner_key, http.sale.product_id, opts, log)
-                except Exception as exc:  # noqa: BLE001 - reported (and failing the run), not lost
-                    log(f"{name}: the in-process run failed: {type(exc).__name__}: {exc}")
-                    run["in_process"] = {"failed": f"{type(exc).__name__}: {exc}"}
-            else:
-                run["in_process"] = {"skipped": "--no-in-process"}
-            report["backends"][name] = run
+        run: dict[str, Any] = {}
+        for transport in opts.transports:
+            with prepared_target(name, log, pg_url=opts.pg_url, redis_url=opts.redis_url) as target:
+                buyers = run_buyers(target, opts, log, transport)
+                run.update(label=target.label, sale_id=buyers.sale.sale_id)
+                run[transport] = buyers.figures
+                if "in_process" not in run:  # on the store of the first transport's run
+                    run["in_process"] = _in_process(target, buyers, opts, log)
+        report["backends"][name] = run
     if opts.floor:
         report["floor"] = run_floors(
             opts.baselines_dir or default_baselines_dir(),

@@ -21,34 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
-from collections import Counter, deque
-from dataclasses import dataclass
+from collections import Counter
 from typing import Any, cast
 
-from liveloop.sim.crowd import percentiles
+from liveloop.sim.flashsale_answers import BuyerPlan, Run, summarize, wait_answers
+from liveloop.sim.flashsale_sockets import drive_sockets
 from liveloop.sim.procstat import cpu_seconds, machine_busy_seconds, raise_nofile_limit
 
-__all__ = ["BuyerPlan", "classify", "main", "order_request"]
+__all__ = ["BuyerPlan", "classify", "drive", "main", "order_request"]
 
 _SOLD_OUT = b'"commerce.sold_out"'
 _OVER_LIMIT = b'"commerce.over_limit"'
-
-
-@dataclass(frozen=True, slots=True)
-class BuyerPlan:
-    port: int
-    sale_id: int
-    tokens: list[str]
-    #: ``[buyer index, idempotency key]`` per request, in sending order.
-    requests: list[list[Any]]
-    connections: int = 200
-    host: str = "127.0.0.1"
-    server_pid: int = 0
-    timeout: float = 300.0
-    connect_timeout: float = 30.0
 
 
 def order_request(plan: BuyerPlan, buyer: int, key: str) -> bytes:
@@ -81,32 +66,8 @@ def classify(status: int, body: bytes) -> str:
     return f"{status} {code}"
 
 
-class _Run:
-    """The shared state of one load: the queue of requests, the answers, the clock."""
-
-    def __init__(self, plan: BuyerPlan) -> None:
-        self.plan = plan
-        self.payloads = [order_request(plan, int(b), str(k)) for b, k in plan.requests]
-        self.waiting: deque[int] = deque()
-        self.outcome: list[str | None] = [None] * len(self.payloads)
-        self.latency_ns = [0] * len(self.payloads)
-        self.done_ns = [0] * len(self.payloads)
-        self.answered = 0
-        self.t0 = 0
-        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def answer(self, index: int, outcome: str, sent_ns: int) -> None:
-        now = time.perf_counter_ns()
-        self.outcome[index] = outcome
-        self.latency_ns[index] = now - sent_ns
-        self.done_ns[index] = now - self.t0
-        self.answered += 1
-        if self.answered == len(self.payloads) and not self.finished.done():
-            self.finished.set_result(None)
-
-
 class _Conn(asyncio.Protocol):
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: Run) -> None:
         self.run = run
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
@@ -162,7 +123,7 @@ class _Conn(asyncio.Protocol):
             self.current = None
 
 
-async def _open(run: _Run) -> tuple[list[_Conn], Counter[str]]:
+async def _open(run: Run) -> tuple[list[_Conn], Counter[str]]:
     plan, loop = run.plan, asyncio.get_running_loop()
     gate = asyncio.Semaphore(100)
     failed: Counter[str] = Counter()
@@ -183,12 +144,10 @@ async def _open(run: _Run) -> tuple[list[_Conn], Counter[str]]:
     return [c for c in made if c is not None], failed
 
 
-def _ms(values_ns: list[int]) -> dict[str, float | int | None]:
-    return percentiles([v / 1e6 for v in values_ns])
-
-
 async def drive(plan: BuyerPlan) -> dict[str, Any]:
-    run = _Run(plan)
+    if plan.transport == "ws":
+        return await drive_sockets(plan)
+    run = Run(plan, [order_request(plan, int(b), str(k)) for b, k in plan.requests])
     conns, failed = await _open(run)
     if not conns:
         return {"error": f"no connection could be opened: {dict(failed)}"}
@@ -198,50 +157,13 @@ async def drive(plan: BuyerPlan) -> dict[str, Any]:
     run.t0 = time.perf_counter_ns()
     for conn in conns:
         conn.next()
-    timed_out = False
-    try:
-        await asyncio.wait_for(asyncio.shield(run.finished), plan.timeout)
-    except TimeoutError:
-        timed_out = True
-    window = (time.perf_counter_ns() - run.t0) / 1e9
-    cpu1 = cpu_seconds(plan.server_pid), time.process_time(), machine_busy_seconds()
+    timed_out = await wait_answers(run)
+    result = summarize(run, cpu0, timed_out, connections=len(conns), failed=failed)
     for conn in conns:
         conn.closed = True
         if conn.transport is not None:
             conn.transport.close()
-    outcomes = Counter(o or "unanswered" for o in run.outcome)
-    by_kind: dict[str, dict[str, Any]] = {}
-    for kind in ("created", "sold_out", "over_limit"):
-        picked = [i for i, o in enumerate(run.outcome) if o == kind]
-        by_kind[kind] = {
-            "count": len(picked),
-            "latency_ms": _ms([run.latency_ns[i] for i in picked]),
-            "since_open_ms": _ms([run.done_ns[i] for i in picked]),
-        }
-    created_at = sorted(run.done_ns[i] for i, o in enumerate(run.outcome) if o == "created")
-    per_buyer: Counter[int] = Counter(
-        int(plan.requests[i][0]) for i, o in enumerate(run.outcome) if o == "created"
-    )
-    last_answer = max(run.done_ns, default=0) / 1e9
-    return {
-        "requests": len(run.payloads),
-        "answered": run.answered,
-        "timed_out": timed_out,
-        "connections": len(conns),
-        "connect_failures": dict(failed),
-        "window_s": round(window, 4),
-        "last_answer_s": round(last_answer, 4),
-        "sold_out_after_s": round(created_at[-1] / 1e9, 4) if created_at else None,
-        "outcomes": dict(outcomes),
-        "by_kind": by_kind,
-        "all_latency_ms": _ms([run.latency_ns[i] for i, o in enumerate(run.outcome) if o]),
-        "max_units_seen_per_buyer": max(per_buyer.values(), default=0),
-        "server_cpu_s": round(cpu1[0] - cpu0[0], 3) if plan.server_pid else None,
-        "client_cpu_s": round(cpu1[1] - cpu0[1], 3),
-        "machine_cpu_s": round(cpu1[2][0] - cpu0[2][0], 3),
-        "softirq_cpu_s": round(cpu1[2][1] - cpu0[2][1], 3),
-        "client_pid": os.getpid(),
-    }
+    return result
 
 
 def main() -> None:

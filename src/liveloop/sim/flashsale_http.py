@@ -1,4 +1,5 @@
-"""The HTTP run of one backend: ``liveloop serve``, the sale, the buyers process, the SQL audit."""
+"""The buyers run of one backend: ``liveloop serve``, the sale, the buyers process (HTTP or room
+sockets), the SQL audit."""
 
 from __future__ import annotations
 
@@ -18,11 +19,11 @@ from liveloop.sim.server import Api, create_shop, free_port, running_server, ser
 if TYPE_CHECKING:
     from liveloop.sim.flashsale import FlashSaleOptions
 
-__all__ = ["HttpRun", "run_http"]
+__all__ = ["BuyersRun", "run_buyers"]
 
 
 @dataclass(frozen=True)
-class HttpRun:
+class BuyersRun:
     owner_key: str
     shop_id: int
     sale: SeededSale
@@ -95,8 +96,9 @@ def _figures(result: dict[str, Any], audit: dict[str, Any], plan: BuyerPlan) -> 
     }
 
 
-def run_http(target: Target, opts: FlashSaleOptions, log: Log) -> HttpRun:
-    """Serve ``target`` in a subprocess, seed the sale, let the buyers in, audit the truth."""
+def run_buyers(target: Target, opts: FlashSaleOptions, log: Log, transport: str = "http") -> BuyersRun:
+    """Serve ``target`` in a subprocess, seed the sale, let the buyers in over ``transport`` (``http``
+    or ``ws``), audit the truth."""
     port = free_port()
     env = server_env(target.data_dir, port, target.server_env())
     log(f"{target.name}: creating the shop ({target.label})")
@@ -114,13 +116,20 @@ def run_http(target: Target, opts: FlashSaleOptions, log: Log) -> HttpRun:
                 connections=opts.connections,
                 server_pid=server.process.pid,
                 timeout=opts.timeout,
+                transport=transport,
+                room_id=sale.room_id,
             )
+            over = f"{opts.connections} connections" if transport == "http" else "their room sockets"
             log(
                 f"{target.name}: {len(plan.requests):,} orders from {opts.buyers:,} buyers "
-                f"over {opts.connections} connections for {opts.units} units (limit {opts.limit})"
+                f"over {over} for {opts.units} units (limit {opts.limit})"
             )
             result = _buyers(plan, target, opts.timeout + 120)
         except BenchError as exc:
             raise BenchError(f"{exc}\n--- server log ---\n{server.tail()}") from None
     audit = asyncio.run(audit_sale(target.database_url, sale.sale_id, limit=opts.limit))
-    return HttpRun(owner_key=key, shop_id=shop_id, sale=sale, figures=_figures(result, audit, plan))
+    figures = _figures(result, audit, plan)
+    if transport == "ws":
+        figures["connect_s"] = result.get("connect_s")
+        figures["room_frames"] = result.get("room_frames", {})
+    return BuyersRun(owner_key=key, shop_id=shop_id, sale=sale, figures=figures)

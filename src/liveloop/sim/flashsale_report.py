@@ -34,15 +34,27 @@ def _ratio(ours: float | None, theirs: float | None) -> float | None:
     return None if not ours or not theirs else round(ours / theirs, 4)
 
 
+#: The buyers' transports, as the report names them.
+TRANSPORT_LABELS = {"http": "HTTP", "ws": "socket"}
+
+
+def transports_of(run: dict[str, Any]) -> list[str]:
+    return [t for t in TRANSPORT_LABELS if t in run]
+
+
 def _checks(run: dict[str, Any], units: int) -> dict[str, bool]:
-    http, db = run["http"], run["http"]["db"]
-    checks = {
-        "sold_equals_units": db["sold"] == units and db["allocated"] == units,
-        "nobody_over_limit": db["buyers_over_limit"] == 0,
-        "answers_match_db": http["created"]["count"] == db["orders"],
-        "every_request_answered": http["answered"] == http["requests"] and not http["timed_out"],
-        "no_errors": not http["errors"],
-    }
+    checks: dict[str, bool] = {}
+    for transport in transports_of(run):
+        buyers, db = run[transport], run[transport]["db"]
+        prefix = "" if transport == "http" else f"{transport}_"
+        checks |= {
+            f"{prefix}sold_equals_units": db["sold"] == units and db["allocated"] == units,
+            f"{prefix}nobody_over_limit": db["buyers_over_limit"] == 0,
+            f"{prefix}answers_match_db": buyers["created"]["count"] == db["orders"],
+            f"{prefix}every_request_answered": buyers["answered"] == buyers["requests"]
+            and not buyers["timed_out"],
+            f"{prefix}no_errors": not buyers["errors"],
+        }
     grabs = run.get("in_process")
     if isinstance(grabs, dict) and "failed" in grabs:
         checks["in_process_ran"] = False
@@ -62,9 +74,9 @@ def conclude(report: dict[str, Any]) -> None:
         report["checks"][name] = _checks(run, units)
         kind, mode = _GRAB_FLOOR[name]
         ratios: dict[str, Any] = {
-            "http_vs_plain_client": _ratio(run["http"]["requests_per_s"], plain),
-            "grab_floor": f"{kind} {mode}",
+            f"{t}_vs_plain_client": _ratio(run[t]["requests_per_s"], plain) for t in transports_of(run)
         }
+        ratios["grab_floor"] = f"{kind} {mode}"
         grabs = run.get("in_process")
         if isinstance(grabs, dict) and all(m in grabs for m in _MIXES):
             for mix in ("sale", "write"):
@@ -80,7 +92,9 @@ def conclude(report: dict[str, Any]) -> None:
             return None if value is None else value >= target
 
         report["targets"][name] = {
-            "http_ge_0_35_plain_client": verdict(ratios["http_vs_plain_client"], TARGET_HTTP_RATIO),
+            f"{t}_ge_0_35_plain_client": verdict(ratios[f"{t}_vs_plain_client"], TARGET_HTTP_RATIO)
+            for t in transports_of(run)
+        } | {
             "grab_sale_ge_0_8_floor": verdict(ratios.get("grab_sale_vs_floor"), TARGET_GRAB_RATIO),
             "grab_write_ge_0_8_floor": verdict(ratios.get("grab_write_vs_floor"), TARGET_GRAB_RATIO),
         }
@@ -94,6 +108,7 @@ def report_line(report: dict[str, Any]) -> str:
 
 _RATIO_NOTES = {
     "http_vs_plain_client": "HTTP answers/s (1 server worker) / plain bare client, sale mix",
+    "ws_vs_plain_client": "buy frames answered/s on room sockets (1 worker) / plain bare client",
     "grab_floor": "the floor each backend's grab is held to",
     "grab_sale_vs_floor": "in-process sale grabs/s / the floor's, sale mix",
     "grab_write_vs_floor": "in-process write grabs/s / the floor's, all-win mix",
@@ -141,32 +156,10 @@ def render(report: dict[str, Any]) -> Any:
     def row(label: str, values: list[Any], note: str = "") -> None:
         table.add_row(label, *(_fmt(v) if not isinstance(v, str) else v for v in values), note)
 
-    https = [runs[n]["http"] for n in names]
-    row("units sold (SQL)", [h["db"]["sold"] for h in https], f"must be {p['units']}")
-    row("buyers over the limit (SQL)", [h["db"]["buyers_over_limit"] for h in https], "must be 0")
     checks = ["ok" if all(report["checks"][n].values()) else "FAILED" for n in names]
     row("checks", checks, "sold = units, limit held, answers = orders, no errors")
-    asked = [f"{h['requests']:,} / {h['answered']:,}" for h in https]
-    row("requests / answered", asked, f"{p['greedy']:.0%} of buyers send limit+1 orders")
-    counts = [
-        f"{h['created']['count']:,} / {h['sold_out']['count']:,} / {h['over_limit']['count']:,}"
-        for h in https
-    ]
-    row("created / sold out / over limit", counts)
-    row("errors", [json.dumps(h["errors"]) if h["errors"] else "none" for h in https])
-    row("HTTP orders answered/s", [h["requests_per_s"] for h in https], "all answers / time to the last one")
-    row("  sold out after s", [h["sold_out_after_s"] for h in https], "sale open -> last unit's answer")
-    row("latency created p50/p99 ms", [_lat(h["created"]) for h in https], "request write -> answer")
-    row("latency sold-out p50/p99 ms", [_lat(h["sold_out"]) for h in https])
-    row("latency over-limit p50/p99 ms", [_lat(h["over_limit"]) for h in https])
-    cpu = [f"{_fmt(h['server_cpu_cores'])} / {_fmt(h['server_cpu_us_per_request'])}" for h in https]
-    row("server CPU cores / us per request", cpu)
-    row("client CPU cores", [h["client_cpu_cores"] for h in https], "the buyers process (bottleneck if ~1)")
-    row(
-        "other CPU on the machine",
-        [h["other_cpu_cores"] for h in https],
-        "other work on the cores; ~0 is best",
-    )
+    for transport in transports_of(runs[names[0]]):
+        _buyer_rows(row, report, transport, [runs[n][transport] for n in names])
     for mix, note in (
         ("sale", f"{p['grabs']:,} grabs, {p['units']} units: reserve (+ SQL for the winners)"),
         ("write", f"{p['write_grabs']:,} grabs, all win: reserve + the group commit (set-based)"),
@@ -192,11 +185,11 @@ def render(report: dict[str, Any]) -> Any:
         else:
             failed.append(json.dumps(errors) if errors else "none" if grabs else "-")
     row("in-process failed grabs", failed, "exceptions other than sold out / over limit")
-    for key in ("http_vs_plain_client", "grab_floor", "grab_sale_vs_floor", "grab_write_vs_floor",
-                "use_case_vs_floor"):  # fmt: skip
-        row(f"ratio {key}", [report["ratios"][n].get(key) for n in names], _RATIO_NOTES[key])
-    for key in ("http_ge_0_35_plain_client", "grab_sale_ge_0_8_floor", "grab_write_ge_0_8_floor"):
-        row(f"target {key}", [_verdict(report["targets"][n][key]) for n in names])
+    for key in _RATIO_NOTES:
+        if any(key in report["ratios"][n] for n in names):
+            row(f"ratio {key}", [report["ratios"][n].get(key) for n in names], _RATIO_NOTES[key])
+    for key in report["targets"][names[0]]:
+        row(f"target {key}", [_verdict(report["targets"][n].get(key)) for n in names])
     floor = report["floor"]
     if "skipped" in floor:
         row("floor", ["skipped"] + [""] * (len(names) - 1), floor["skipped"])
@@ -211,3 +204,45 @@ def render(report: dict[str, Any]) -> Any:
             note = figures.get("skipped", "") if isinstance(figures, dict) else ""
             row(f"floor {kind} {case} req/s", [rate] + [""] * (len(names) - 1), note)
     return table
+
+
+def _buyer_rows(row: Any, report: dict[str, Any], transport: str, runs: list[dict[str, Any]]) -> None:
+    """The rows of one transport's run, one value per backend."""
+    p, label = report["params"], TRANSPORT_LABELS[transport]
+    row(f"{label}: units sold (SQL)", [h["db"]["sold"] for h in runs], f"must be {p['units']}")
+    row(f"{label}: buyers over the limit (SQL)", [h["db"]["buyers_over_limit"] for h in runs], "must be 0")
+    asked = [f"{h['requests']:,} / {h['answered']:,}" for h in runs]
+    row(f"{label}: requests / answered", asked, f"{p['greedy']:.0%} of buyers send limit+1 orders")
+    counts = [
+        f"{h['created']['count']:,} / {h['sold_out']['count']:,} / {h['over_limit']['count']:,}" for h in runs
+    ]
+    row(f"{label}: created / sold out / over limit", counts)
+    row(f"{label}: errors", [json.dumps(h["errors"]) if h["errors"] else "none" for h in runs])
+    row(
+        f"{label}: orders answered/s",
+        [h["requests_per_s"] for h in runs],
+        "all answers / time to the last one",
+    )
+    row(
+        f"{label}:   sold out after s",
+        [h["sold_out_after_s"] for h in runs],
+        "sale open -> last unit's answer",
+    )
+    row(f"{label}: latency created p50/p99 ms", [_lat(h["created"]) for h in runs], "request write -> answer")
+    row(f"{label}: latency sold-out p50/p99 ms", [_lat(h["sold_out"]) for h in runs])
+    row(f"{label}: latency over-limit p50/p99 ms", [_lat(h["over_limit"]) for h in runs])
+    cpu = [f"{_fmt(h['server_cpu_cores'])} / {_fmt(h['server_cpu_us_per_request'])}" for h in runs]
+    row(f"{label}: server CPU cores / us per request", cpu)
+    row(
+        f"{label}: client CPU cores",
+        [h["client_cpu_cores"] for h in runs],
+        "the buyers process (bottleneck if ~1)",
+    )
+    row(f"{label}: other CPU on the machine", [h["other_cpu_cores"] for h in runs], "~0 is best")
+    if transport == "ws":
+        frames = [sum(h.get("room_frames", {}).values()) for h in runs]
+        row(
+            f"{label}: room frames received",
+            frames,
+            "ticks every buyer got meanwhile (the room's own traffic)",
+        )

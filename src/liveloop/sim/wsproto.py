@@ -17,18 +17,18 @@ import orjson
 if TYPE_CHECKING:
     from liveloop.sim.crowd import Crowd
 
-__all__ = ["Tally", "Viewer", "client_frame"]
+__all__ = ["OP_CLOSE", "OP_PING", "OP_PONG", "OP_TEXT", "RawSocket", "Tally", "Viewer", "client_frame"]
 
 _TICK_PREFIX = b'{"type":"tick"'
 _LANE = b'"lane":'
 _NO_COUNTS = b'"counts":{}'
 _SCAN_ALWAYS, _KEY_HEAD, _KEY_TAIL, _KEY_CACHE = 512, 96, 48, 256
-_OP_TEXT, _OP_CLOSE, _OP_PING, _OP_PONG = 0x1, 0x8, 0x9, 0xA
+OP_TEXT, OP_CLOSE, OP_PING, OP_PONG = 0x1, 0x8, 0x9, 0xA
 _HEAD_16 = struct.Struct("!BBH")
 _HEAD_64 = struct.Struct("!BBQ")
 
 
-def client_frame(payload: bytes, opcode: int = _OP_TEXT) -> bytes:
+def client_frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
     """One final client frame, masked with a random key as RFC 6455 requires of clients."""
     size = len(payload)
     first = 0x80 | opcode
@@ -88,31 +88,25 @@ class Tally:
         return logical
 
 
-class Viewer(asyncio.Protocol):
-    """One socket. Counts what it receives; a probe also decodes ticks and times bench comments."""
+class RawSocket(asyncio.Protocol):
+    """A client socket: the RFC 6455 handshake on ``path``, then every server frame split out and
+    handed to :meth:`on_frame`. Subclasses say what a frame, a refused handshake and a lost
+    socket mean."""
 
-    def __init__(self, crowd: Crowd, index: int, path: str, *, probe: bool) -> None:
-        self.crowd = crowd
-        self.tally = crowd.tally
-        self.index = index
+    def __init__(self, path: str, host: str, port: int) -> None:
         self.path = path
-        self.probe = probe
-        self.ready: asyncio.Future[None] = crowd.loop.create_future()
+        self.host_header = f"{host}:{port}"
         self.transport: asyncio.Transport | None = None
         self.handshake = b""
         self.open = False
         self.closed = False
         self.pending = b""
-        self.frames = 0
-
-    # -- asyncio.Protocol -------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
-        plan = self.crowd.plan
         request = (
-            f"GET {self.path} HTTP/1.1\r\nHost: {plan.host}:{plan.port}\r\nUpgrade: websocket\r\n"
+            f"GET {self.path} HTTP/1.1\r\nHost: {self.host_header}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
         self.transport.write(request.encode())
@@ -124,7 +118,7 @@ class Viewer(asyncio.Protocol):
             if end < 0:
                 return
             if not self.handshake.startswith(b"HTTP/1.1 101"):
-                self._fail(f"handshake refused: {self.handshake[:80]!r}")
+                self.fail(f"handshake refused: {self.handshake[:80]!r}")
                 return
             self.open = True
             data, self.handshake = self.handshake[end + 4 :], b""
@@ -149,9 +143,38 @@ class Viewer(asyncio.Protocol):
             end = start + length
             if end > size:
                 break
-            self._frame(data[pos] & 0x0F, data, start, end)
+            self.on_frame(data[pos] & 0x0F, data, start, end)
             pos = end
         self.pending = data[pos:] if pos < size else b""
+
+    def on_frame(self, opcode: int, data: bytes, start: int, end: int) -> None:
+        """One server frame: its payload is ``data[start:end]``."""
+        raise NotImplementedError
+
+    def fail(self, why: str) -> None:
+        """The handshake was refused."""
+        if self.transport is not None:
+            self.transport.close()
+
+    def send_raw(self, frame: bytes) -> None:
+        if self.transport is not None and not self.closed and not self.transport.is_closing():
+            self.transport.write(frame)
+
+    def send_json(self, body: dict[str, Any]) -> None:
+        self.send_raw(client_frame(orjson.dumps(body)))
+
+
+class Viewer(RawSocket):
+    """One socket. Counts what it receives; a probe also decodes ticks and times bench comments."""
+
+    def __init__(self, crowd: Crowd, index: int, path: str, *, probe: bool) -> None:
+        super().__init__(path, crowd.plan.host, crowd.plan.port)
+        self.crowd = crowd
+        self.tally = crowd.tally
+        self.index = index
+        self.probe = probe
+        self.ready: asyncio.Future[None] = crowd.loop.create_future()
+        self.frames = 0
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed:
@@ -162,8 +185,8 @@ class Viewer(asyncio.Protocol):
 
     # -- frames -----------------------------------------------------------------------------
 
-    def _frame(self, opcode: int, data: bytes, start: int, end: int) -> None:
-        if opcode == _OP_TEXT:
+    def on_frame(self, opcode: int, data: bytes, start: int, end: int) -> None:
+        if opcode == OP_TEXT:
             tally = self.tally
             tally.frames += 1
             tally.payload_bytes += end - start
@@ -175,9 +198,9 @@ class Viewer(asyncio.Protocol):
                     self._probe_tick(data[start:end])
             else:
                 self._control(orjson.loads(data[start:end]))
-        elif opcode == _OP_PING:
-            self.send_raw(client_frame(data[start:end], _OP_PONG))
-        elif opcode == _OP_CLOSE:
+        elif opcode == OP_PING:
+            self.send_raw(client_frame(data[start:end], OP_PONG))
+        elif opcode == OP_CLOSE:
             code = int.from_bytes(data[start : start + 2], "big") if end - start >= 2 else 1005
             if not self.closed:
                 self.closed = True
@@ -213,17 +236,7 @@ class Viewer(asyncio.Protocol):
         elif kind == "error":
             self.tally.errors[str(body.get("code"))] += 1
 
-    # -- writing ----------------------------------------------------------------------------
-
-    def send_raw(self, frame: bytes) -> None:
-        if self.transport is not None and not self.closed and not self.transport.is_closing():
-            self.transport.write(frame)
-
-    def send_json(self, body: dict[str, Any]) -> None:
-        self.send_raw(client_frame(orjson.dumps(body)))
-
-    def _fail(self, why: str) -> None:
+    def fail(self, why: str) -> None:
         if not self.ready.done():
             self.ready.set_exception(ConnectionError(why))
-        if self.transport is not None:
-            self.transport.close()
+        super().fail(why)
