@@ -158,6 +158,10 @@ class RoomSession:
         except LiveloopError as exc:
             details = exc.details if isinstance(exc.details, dict) else None
             self.error(exc.code, exc.message, ref=ref, details=details)
+        except Exception as exc:  # noqa: BLE001 - one frame failed; the socket and the room go on
+            # As the HTTP API's 500: the client may retry (a buy with the same idempotency key).
+            log.error("room frame failed", room_id=self.room.room_id, error=f"{type(exc).__name__}: {exc}")
+            self.error("internal_error", "internal server error; try again", ref=ref)
 
     async def _dispatch(self, frame: ClientFrame) -> None:
         if frame.type in STAFF_FRAMES and not self.viewer.is_staff:
