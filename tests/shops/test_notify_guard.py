@@ -7,6 +7,7 @@ exactly what must be refused.
 
 from __future__ import annotations
 
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -21,6 +22,7 @@ from liveloop.core.notify import (
     NotifyTarget,
     check_public_url,
     is_public_address,
+    pinned_request,
 )
 from liveloop.shops import Role, get_principal
 from liveloop.shops.errors import NotifyTargetNotPublic
@@ -179,3 +181,49 @@ async def test_the_save_check_resolves_names() -> None:
 )
 def test_public_addresses(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("url", "address", "sent_to", "host", "sni"),
+    [
+        ("https://hooks.shop.example/h?k=1", "93.184.215.14", "https://93.184.215.14/h?k=1",
+         "hooks.shop.example", "hooks.shop.example"),
+        ("http://hooks.shop.example:8080/h", "2606:2800:21f:cb07:6820:80da:af6b:8b2c",
+         "http://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:8080/h", "hooks.shop.example:8080", None),
+    ],
+)  # fmt: skip
+async def test_a_send_connects_to_the_address_it_checked(
+    url: str, address: str, sent_to: str, host: str, sni: str | None
+) -> None:
+    """DNS rebinding: the second lookup (httpx's own) could answer loopback after the check said
+    public. The send goes to the checked address, with the name as Host and TLS server name."""
+    lookups: list[str] = []
+
+    async def resolve(name: str, port: int) -> list[str]:
+        lookups.append(name)
+        return [address] if len(lookups) == 1 else ["127.0.0.1"]  # rebound after the first answer
+
+    seen: list[httpx2.Request] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200)
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(answer))
+    sender = HttpNotifier(MemoryCounters(), client=client, resolve=resolve)
+    try:
+        delivery = await sender.send(NotifyTarget(NotifyKind.WEBHOOK, url), Message("t", "m"))
+    finally:
+        await client.aclose()
+    assert delivery.delivered
+    assert lookups == ["hooks.shop.example"]  # looked up once, by the check
+    (request,) = seen
+    assert str(request.url) == sent_to
+    assert request.headers["Host"] == host
+    assert request.extensions.get("sni_hostname") == sni
+
+
+def test_a_literal_address_is_sent_as_it_is() -> None:
+    pinned = pinned_request("https://93.184.215.14:8443/h", "93.184.215.14")
+    assert (pinned.url, pinned.headers, pinned.extensions) == ("https://93.184.215.14:8443/h", {}, {})

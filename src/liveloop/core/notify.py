@@ -17,7 +17,8 @@ Guarantees of :meth:`Notifier.send`:
   link-local such as the cloud metadata service, ...) is refused as ``failed_permanent``: a shop's
   staff choose these URLs, and the server must not become their way into its own network (SSRF).
   :func:`check_public_url` is the one rule, applied when a target is saved and again at each send,
-  since what a name resolves to may change.
+  since what a name resolves to may change. A send then connects to an address it checked
+  (:func:`pinned_request`), not to what a second DNS lookup might answer (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = [
     "check_public_url",
     "get_notifier",
     "is_public_address",
+    "pinned_request",
     "resolve_host",
 ]
 
@@ -184,6 +186,35 @@ async def check_public_url(url: str, *, resolve: Resolver = resolve_host) -> lis
         if not is_public_address(address):
             raise NonPublicAddress(host, address)
     return addresses
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedRequest:
+    """A request to ``url``'s host sent to one checked address: the URL names the address, the
+    ``Host`` header and the TLS server name (SNI, and the certificate's check) the original host."""
+
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+
+
+def pinned_request(url: str, address: str) -> PinnedRequest:
+    """``url`` sent to ``address`` (one that :func:`check_public_url` returned for it)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return PinnedRequest(url=url, headers={}, extensions={})  # a literal address: nothing to pin
+    shown = f"[{address}]" if ":" in address else address
+    netloc = shown if parts.port is None else f"{shown}:{parts.port}"
+    host_header = host if parts.port is None else f"{host}:{parts.port}"
+    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return PinnedRequest(
+        url=parts._replace(netloc=netloc).geturl(), headers={"Host": host_header}, extensions=extensions
+    )
 
 
 def get_notifier(request: Request) -> Notifier:

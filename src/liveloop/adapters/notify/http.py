@@ -31,6 +31,7 @@ from liveloop.core.notify import (
     NotifyTarget,
     Resolver,
     check_public_url,
+    pinned_request,
     resolve_host,
 )
 
@@ -183,19 +184,25 @@ class HttpNotifier(Notifier):
             await self._sleep(decision.retry_after_seconds)
 
     async def _attempt(self, target: NotifyTarget, message: Message, delivery_id: str) -> Outcome:
-        if not self._allow_private_hosts:
-            try:
-                await check_public_url(target.url, resolve=self._resolve)
-            except NonPublicAddress as exc:
-                return Outcome(Verdict.PERMANENT, error=f"refused: {exc}")
-            except OSError:
-                return Outcome(Verdict.RETRY, error="host does not resolve")
+        url, extensions = target.url, {}
         if target.kind is NotifyKind.WECOM:
             body, headers = wecom_body(message.markdown), {"Content-Type": "application/json"}
         else:
             body, headers = webhook_request(message.data, secret=target.secret, delivery_id=delivery_id)
+        if not self._allow_private_hosts:
+            try:
+                addresses = await check_public_url(target.url, resolve=self._resolve)
+            except NonPublicAddress as exc:
+                return Outcome(Verdict.PERMANENT, error=f"refused: {exc}")
+            except OSError:
+                return Outcome(Verdict.RETRY, error="host does not resolve")
+            pinned = pinned_request(target.url, addresses[0])  # connect where the check looked
+            url, extensions = pinned.url, pinned.extensions
+            headers = {**headers, **pinned.headers}
         try:
-            async with self._client.stream("POST", target.url, content=body, headers=headers) as response:
+            async with self._client.stream(
+                "POST", url, content=body, headers=headers, extensions=extensions
+            ) as response:
                 answer = await _read_limited(response)
         except httpx2.TimeoutException:
             return Outcome(Verdict.RETRY, error="timeout")
