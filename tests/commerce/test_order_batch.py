@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 from sqlalchemy import event, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from starlette.testclient import TestClient
 
@@ -150,5 +151,48 @@ def test_a_twin_idempotency_key_is_refused_alone(client: TestClient, shop: ShopK
             assert per_buyer["u:twin"] == 1
             target = StockTarget(sale["product_id"], flash_sale_id=sale["id"], limit=2)
             assert await ctx.counters.get(target.stock_key) == 15  # the refused twin's unit came back
+
+    run_in_app(client, run)
+
+
+def test_set_based_orders_are_what_a_load_of_their_rows_gives(client: TestClient, shop: ShopKeys) -> None:
+    """The winners' orders the set-based writer hands back must each equal the row the store now
+    holds (every column, timestamps as stored and read back), be a detached ``OrderRow`` with its
+    identity, and be found by the sweeper at its own ``reserved_until``."""
+    sale = make_sale(client, shop, stock=50, per_user_limit=1)
+
+    async def run(container: Container) -> None:
+        async with commerce_on(container, "memory") as ctx:
+            inserts = inserts_of(container.db)
+            orders = await asyncio.gather(
+                *(grab(ctx, sale, shop.shop_id, f"u:{n}", f"k{n}") for n in range(30))
+            )
+            assert len(inserts) < 30  # written set-based, not one by one
+            assert all(isinstance(order, OrderRow) for order in orders)
+            async with container.db.read() as session:
+                stored = {
+                    row.id: row
+                    for row in await session.scalars(
+                        select(OrderRow).where(OrderRow.flash_sale_id == sale["id"])
+                    )
+                }
+            columns = [attr.key for attr in sa_inspect(OrderRow).column_attrs]
+            assert sorted(stored) == sorted(order.id for order in orders)
+            for order in orders:
+                state = sa_inspect(order)
+                assert state.detached
+                assert state.identity == (order.id,)
+                row = stored[order.id]
+                assert {c: getattr(order, c) for c in columns} == {c: getattr(row, c) for c in columns}
+                assert (order.state, order.buyer_id) == ("created", f"u:{order.idempotency_key[1:]}")
+                assert order.reserved_until.tzinfo is not None
+            first = orders[0]
+            async with container.db.read() as session:
+                due = await session.scalars(
+                    select(OrderRow.id).where(
+                        OrderRow.id == first.id, OrderRow.reserved_until <= first.reserved_until
+                    )
+                )
+                assert list(due) == [first.id]  # stored as every other timestamp is (comparable)
 
     run_in_app(client, run)

@@ -37,27 +37,29 @@ SALE_GRACE = timedelta(hours=1)
 #: Flash sales whose facts a process remembers for the fast refusal (then it starts over).
 MAX_KNOWN_SALES = 10_000
 _HOLDING = [state.value for state in HOLDING_STATES]
+_UNLOADED = ReserveStatus.UNLOADED
 
 
 @dataclass(frozen=True, slots=True)
 class StockTarget:
-    """Where an order's units come from: a flash sale (per-buyer limit) or a product's own stock."""
+    """Where an order's units come from: a flash sale (per-buyer limit) or a product's own stock.
+
+    Its Counters keys are computed once, here, not by every grab that asks for them."""
 
     product_id: int
     flash_sale_id: int | None = None
     limit: int | None = None
+    stock_key: str = field(init=False, repr=False, compare=False)
+    taken_key: str | None = field(init=False, repr=False, compare=False)
 
-    @property
-    def stock_key(self) -> str:
+    def __post_init__(self) -> None:
         if self.flash_sale_id is not None:
-            return f"commerce:sale:{{fs{self.flash_sale_id}}}:stock"
-        return f"commerce:product:{{p{self.product_id}}}:stock"
-
-    @property
-    def taken_key(self) -> str | None:
-        if self.flash_sale_id is None:
-            return None
-        return f"commerce:sale:{{fs{self.flash_sale_id}}}:taken"
+            stock_key = f"commerce:sale:{{fs{self.flash_sale_id}}}:stock"
+            taken_key: str | None = f"commerce:sale:{{fs{self.flash_sale_id}}}:taken"
+        else:
+            stock_key, taken_key = f"commerce:product:{{p{self.product_id}}}:stock", None
+        object.__setattr__(self, "stock_key", stock_key)  # frozen: set once, as dataclasses do
+        object.__setattr__(self, "taken_key", taken_key)
 
 
 def target_of(order: OrderInfo, *, limit: int | None = None) -> StockTarget:
@@ -152,13 +154,18 @@ class StockCache:
         return peeked.status is ReserveStatus.SOLD_OUT and peeked.taken == 0
 
     async def reserve(self, target: StockTarget, buyer: str, quantity: int) -> ReserveResult:
-        for _ in range(3):
+        result = await self.counters.reserve(
+            target.stock_key, target.taken_key, buyer, quantity=quantity, limit=target.limit
+        )
+        if result.status is not _UNLOADED:  # the crowd's path: one Counters call, nothing else
+            return result
+        for _ in range(2):
+            await self._load_once(target)
             result = await self.counters.reserve(
                 target.stock_key, target.taken_key, buyer, quantity=quantity, limit=target.limit
             )
-            if result.status is not ReserveStatus.UNLOADED:
+            if result.status is not _UNLOADED:
                 return result
-            await self._load_once(target)
         return result  # still unloaded: the sale or product is gone
 
     async def release(self, target: StockTarget, buyer: str, quantity: int) -> None:
