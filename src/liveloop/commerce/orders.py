@@ -67,6 +67,7 @@ from liveloop.shops import Viewer
 
 CLAIM_TTL_SECONDS = 30.0
 _HOLDING = [state.value for state in HOLDING_STATES]
+_ALLOWED, _OVER_LIMIT = ReserveStatus.ALLOWED, ReserveStatus.OVER_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,30 +148,40 @@ async def _offer(
         if request.quantity > sale.per_user_limit:
             raise OverLimit(f"at most {sale.per_user_limit} per buyer in this sale")
         target = StockTarget(sale.product_id, flash_sale_id=sale.id, limit=sale.per_user_limit)
-        show_id = sale.show_id if sale.show_id is not None else show_id
         price = sale.price_cents
+        if sale.show_id is not None:  # the sale's own show: nothing of the buyer's word to check
+            offer = _Offer(target=target, show_id=sale.show_id)
+            return await _with_coupon(db, offer, request, price, now, shop_id=shop_id, buyer=buyer)
     else:
         product = found.product
         if product is None or product.shop_id != shop_id or product.archived:
             raise ProductNotFound(f"product {request.product_id} not found")
         target = StockTarget(product.id)
         price = product.price_cents
-    buyers_show = show_id if show_id is not None and show_id == request.show_id else None
-    if buyers_show is not None or request.coupon_id is not None:
+    if show_id is not None:  # the buyer's word: check it
         async with db.read() as session:
-            if buyers_show is not None:  # the buyer's word: check it
-                await check_show(session, shop_id, buyers_show)
-            if request.coupon_id is not None:  # refuse a bad coupon before the grab takes a unit
-                await check_coupon(
-                    session,
-                    request.coupon_id,
-                    shop_id=shop_id,
-                    buyer=buyer,
-                    product_id=target.product_id,
-                    amount_cents=price * request.quantity,
-                    now=now,
-                )
-    return _Offer(target=target, show_id=show_id)
+            await check_show(session, shop_id, show_id)
+    offer = _Offer(target=target, show_id=show_id)
+    return await _with_coupon(db, offer, request, price, now, shop_id=shop_id, buyer=buyer)
+
+
+async def _with_coupon(
+    db: Database, offer: _Offer, request: OrderRequest, price: int, now: datetime, *, shop_id: int, buyer: str
+) -> _Offer:
+    """``offer``, once the coupon named (if any) is checked: a bad coupon is refused before the grab
+    takes a unit."""
+    if request.coupon_id is not None:
+        async with db.read() as session:
+            await check_coupon(
+                session,
+                request.coupon_id,
+                shop_id=shop_id,
+                buyer=buyer,
+                product_id=offer.target.product_id,
+                amount_cents=price * request.quantity,
+                now=now,
+            )
+    return offer
 
 
 def _check_same_request(row: OrderRow, request: OrderRequest) -> None:
@@ -349,10 +360,10 @@ async def _grab(
     ctx: CommerceContext, offer: _Offer, *, shop_id: int, buyer: str, request: OrderRequest
 ) -> OrderRow:
     target, quantity = offer.target, request.quantity
-    reserved = await ctx.stock.reserve(target, buyer, quantity)
-    if reserved.status is ReserveStatus.OVER_LIMIT:
-        raise OverLimit(f"at most {target.limit} per buyer in this sale")
-    if reserved.status is not ReserveStatus.ALLOWED:
+    status = (await ctx.stock.reserve(target, buyer, quantity)).status
+    if status is not _ALLOWED:  # the crowd after the last unit: nothing else to do
+        if status is _OVER_LIMIT:
+            raise OverLimit(f"at most {target.limit} per buyer in this sale")
         raise SoldOut("sold out")
     hold = timedelta(seconds=ctx.policy.reservation_seconds)
 
