@@ -9,9 +9,10 @@ side and fill the cores DuckDB leaves idle in each statement's serial steps. Ext
 downloaded or auto-loaded (json, parquet and icu are built in).
 
 Bulk loading: a batch becomes one Arrow table (built from column lists, see
-:class:`~liveloop.core.eventstore.EventColumns`) inserted with one ``INSERT ... SELECT``. Arrow
-beats a dict of numpy object arrays here (strings are scanned without touching Python objects)
-and ``executemany`` is out of the question (a few thousand rows per second).
+:class:`~liveloop.core.eventstore.EventColumns` and :mod:`~liveloop.adapters.duckdb.arrow`) inserted
+with one ``INSERT ... SELECT``. Arrow beats a dict of numpy object arrays here (strings are scanned
+without touching Python objects) and ``executemany`` is out of the question (a few thousand rows
+per second).
 
 Queries: ``at`` is a ``TIMESTAMP`` holding UTC (the session time zone is UTC) and comes back as an
 aware UTC datetime. A query that *returns* a ``TIMESTAMPTZ`` value fails: DuckDB needs ``pytz`` to
@@ -39,6 +40,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from liveloop.adapters.duckdb.arrow import ARROW_SCHEMA as _ARROW_SCHEMA  # noqa: F401 - the bench's profile
+from liveloop.adapters.duckdb.arrow import to_arrow
 from liveloop.core.events import Event
 from liveloop.core.eventstore import (
     EXPORT_COLUMNS,
@@ -94,23 +97,6 @@ _INSERT = (
     'WHERE NOT EXISTS (SELECT 1 FROM events AS e WHERE e."at" BETWEEN $lo AND $hi AND e.id = b.id)'
 )
 
-_ARROW_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("type", pa.string()),
-        ("v", pa.int32()),
-        ("at", pa.timestamp("us")),  # aware datetimes are converted to UTC, naive ones taken as UTC
-        ("shop_id", pa.int64()),
-        ("room_id", pa.int64()),
-        ("show_id", pa.int64()),
-        ("actor", pa.string()),
-        ("product_id", pa.int64()),
-        ("amount_cents", pa.int64()),
-        ("data", pa.string()),
-        ("quantity", pa.int64()),
-    ]
-)
-
 #: Errors that say the batch itself is bad (retrying it cannot help).
 _REJECTIONS: tuple[type[BaseException], ...] = (
     duckdb.ConversionException,
@@ -123,15 +109,6 @@ _REJECTIONS: tuple[type[BaseException], ...] = (
     TypeError,
     ValueError,
 )
-
-
-def to_arrow(columns: EventColumns) -> pa.Table:
-    """The batch as an Arrow table with the stored columns (in :data:`STORED_COLUMNS` order)."""
-    arrays = [
-        pa.array(getattr(columns, name), field.type)
-        for name, field in zip(STORED_COLUMNS, _ARROW_SCHEMA, strict=True)
-    ]
-    return pa.Table.from_arrays(arrays, schema=_ARROW_SCHEMA)
 
 
 class DuckDBEventStore(EventStore):
@@ -217,12 +194,7 @@ class DuckDBEventStore(EventStore):
 
     def _append_sync(self, events: Sequence[Event]) -> None:
         con = self._connection
-        try:
-            table = to_arrow(EventColumns.from_events(events))
-            bounds = pc.min_max(table["at"])
-            params = {"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()}
-        except _REJECTIONS as exc:
-            raise EventRejected(f"events could not be encoded: {exc}") from exc
+        table, params = _encode(events)
         con.register("_incoming", table)
         try:
             con.execute(_INSERT, params).fetchall()
@@ -298,6 +270,16 @@ class DuckDBEventStore(EventStore):
         if self._con is not None:
             self._con.close()
             self._con = None
+
+
+def _encode(events: Sequence[Event]) -> tuple[pa.Table, dict[str, datetime]]:
+    """The batch as an Arrow table, and the ``at`` range its insert looks for stored duplicates in."""
+    try:
+        table = to_arrow(EventColumns.from_events(events))
+        bounds = pc.min_max(table["at"])
+        return table, {"lo": bounds["min"].as_py(), "hi": bounds["max"].as_py()}
+    except _REJECTIONS as exc:
+        raise EventRejected(f"events could not be encoded: {exc}") from exc
 
 
 def _nothing() -> None:

@@ -154,6 +154,10 @@ class PostgresEventStore(EventStore):
         if not events:
             return
         columns = EventColumns.from_events(events)
+        try:
+            records = columns.rows()
+        except TypeError as exc:  # orjson.JSONEncodeError: a payload JSON cannot hold
+            raise EventRejected(f"events could not be encoded: {exc}") from exc
         months = _months(columns.at)
         try:
             async with self._conn() as conn:
@@ -166,7 +170,7 @@ class PostgresEventStore(EventStore):
                         "show_id bigint, actor text, product_id bigint, amount_cents bigint, data jsonb, "
                         "quantity bigint) ON COMMIT DELETE ROWS"
                     )
-                    await conn.copy_records_to_table(_STAGE, records=columns.rows(), columns=STORED_COLUMNS)
+                    await conn.copy_records_to_table(_STAGE, records=records, columns=STORED_COLUMNS)
                     await conn.execute(
                         f"INSERT INTO {self.schema}.events ({_STORED}) SELECT {_STORED} FROM {_STAGE} "  # noqa: S608
                         "ON CONFLICT DO NOTHING"
