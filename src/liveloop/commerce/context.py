@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from liveloop.commerce.coupon_cache import CouponCache
@@ -26,6 +27,9 @@ class OrderPolicy:
     sweep_interval_seconds: float | None = 5.0
     #: How long a request waits for a concurrent one with the same idempotency key.
     idempotency_wait_seconds: float = 3.0
+    #: Flash-sale orders on the full path (SQL reads, the grab, the write) at once in this process;
+    #: the rest wait, and ask the stock again when their turn comes (see ``do_place_order``).
+    max_sale_orders_in_flight: int = 64
 
 
 @dataclass(eq=False)
@@ -39,10 +43,13 @@ class CommerceContext:
     coupons: CouponCache = field(init=False)
     #: The process's one writer of new orders (group commit).
     orders: GroupCommit = field(init=False)
+    #: The turns of flash-sale orders on the full path (``OrderPolicy.max_sale_orders_in_flight``).
+    sale_turns: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.stock = StockCache(self.db, self.counters)
         self.coupons = CouponCache(self.db, self.counters)
+        self.sale_turns = asyncio.Semaphore(self.policy.max_sale_orders_in_flight)
         self.orders = GroupCommit(
             self.db, group_writers={"sale": write_sale_wins, "payments": write_payments}
         )

@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from liveloop.commerce.allocation import allocate_product, allocate_sale
 from liveloop.commerce.context import CommerceContext
 from liveloop.commerce.coupon_redeem import check_coupon, hold_coupon
 from liveloop.commerce.errors import (
@@ -55,7 +56,7 @@ from liveloop.commerce.errors import (
 )
 from liveloop.commerce.events import OrderCreated, order_event
 from liveloop.commerce.flash_sales import check_sale_running, check_show
-from liveloop.commerce.model import HOLDING_STATES, OrderState, SaleState
+from liveloop.commerce.model import HOLDING_STATES, OrderState
 from liveloop.commerce.order_batch import SaleWin
 from liveloop.commerce.order_payment import do_start_payment
 from liveloop.commerce.order_views import OrderView, get_payment_view, to_info
@@ -194,60 +195,6 @@ def _check_same_request(row: OrderRow, request: OrderRequest) -> None:
         raise IdempotencyKeyReused("this idempotency key already placed a different order")
 
 
-async def _allocate_sale(
-    session: AsyncSession, sale_id: int, *, shop_id: int, buyer: str, quantity: int, now: datetime
-) -> int:
-    """Hold ``quantity`` units of the sale for ``buyer`` in SQL, or raise; returns the unit price."""
-    allocated = await session.execute(
-        update(FlashSaleRow)
-        .where(
-            FlashSaleRow.id == sale_id,
-            FlashSaleRow.shop_id == shop_id,
-            FlashSaleRow.state != SaleState.ENDED.value,
-            FlashSaleRow.starts_at <= now,
-            FlashSaleRow.ends_at > now,
-            FlashSaleRow.quantity_allocated + quantity <= FlashSaleRow.stock,
-        )
-        .values(quantity_allocated=FlashSaleRow.quantity_allocated + quantity)
-        .returning(FlashSaleRow.price_cents, FlashSaleRow.per_user_limit)
-        .execution_options(synchronize_session=False)
-    )
-    row = allocated.first()
-    if row is None:
-        sale = await session.get_one(FlashSaleRow, sale_id)
-        check_sale_running(sale, now)
-        raise SoldOut(f"flash sale {sale_id} is sold out")
-    price, limit = row
-    held = await session.scalar(
-        select(func.coalesce(func.sum(OrderRow.quantity), 0)).where(
-            OrderRow.flash_sale_id == sale_id, OrderRow.buyer_id == buyer, OrderRow.state.in_(_HOLDING)
-        )
-    )
-    if int(held or 0) + quantity > limit:
-        raise OverLimit(f"at most {limit} per buyer in this sale")
-    return int(price)
-
-
-async def _allocate_product(session: AsyncSession, product_id: int, *, shop_id: int, quantity: int) -> int:
-    """Hold ``quantity`` units of the product in SQL, or raise SoldOut; returns the unit price."""
-    allocated = await session.execute(
-        update(ProductRow)
-        .where(
-            ProductRow.id == product_id,
-            ProductRow.shop_id == shop_id,
-            ProductRow.archived.is_(False),
-            ProductRow.quantity_allocated + quantity <= ProductRow.stock,
-        )
-        .values(quantity_allocated=ProductRow.quantity_allocated + quantity)
-        .returning(ProductRow.price_cents)
-        .execution_options(synchronize_session=False)
-    )
-    price = allocated.scalar()
-    if price is None:
-        raise SoldOut(f"product {product_id} is sold out")
-    return int(price)
-
-
 async def _insert(
     session: AsyncSession,
     offer: _Offer,
@@ -260,11 +207,11 @@ async def _insert(
     """The truth's guard and the order, in one transaction whose first statement takes the lock."""
     target, quantity, now = offer.target, request.quantity, utcnow()
     if target.flash_sale_id is not None:
-        price = await _allocate_sale(
+        price = await allocate_sale(
             session, target.flash_sale_id, shop_id=shop_id, buyer=buyer, quantity=quantity, now=now
         )
     else:
-        price = await _allocate_product(session, target.product_id, shop_id=shop_id, quantity=quantity)
+        price = await allocate_product(session, target.product_id, shop_id=shop_id, quantity=quantity)
     discount = 0
     if request.coupon_id is not None:  # checked again under the lock: the price may have changed
         discount = await check_coupon(
@@ -323,14 +270,34 @@ async def _claim_or_replay(
 
 
 async def do_place_order(ctx: CommerceContext, viewer: Viewer, request: OrderRequest) -> OrderView:
-    """Place (or, for a known idempotency key, return) the buyer's order; emits ``order.created``."""
+    """Place (or, for a known idempotency key, return) the buyer's order; emits ``order.created``.
+
+    A flash sale's crowd arrives at once (10,000 room sockets tap "buy" in the same second): its
+    orders take the full path a bounded number at a time (``ctx.sale_turns``), and each asks the
+    stock again when its turn comes. Once the units are gone, the rest are refused without SQL
+    instead of queueing thousands of reads behind the few that win.
+    """
     buyer = check_buyer(viewer)
     check_request(request)
+    if request.flash_sale_id is None:
+        return await _place(ctx, viewer, request, buyer)
+    if await _sold_out(ctx, viewer, request, buyer):
+        raise SoldOut("sold out")  # the crowd after the last unit: no SQL read, no wait
+    async with ctx.sale_turns:
+        if await _sold_out(ctx, viewer, request, buyer):
+            raise SoldOut("sold out")  # the last unit went while this order waited its turn
+        return await _place(ctx, viewer, request, buyer)
+
+
+async def _sold_out(ctx: CommerceContext, viewer: Viewer, request: OrderRequest, buyer: str) -> bool:
+    assert request.flash_sale_id is not None
+    return await ctx.stock.sold_out_for(
+        request.flash_sale_id, shop_id=viewer.shop_id, buyer=buyer, quantity=request.quantity
+    )
+
+
+async def _place(ctx: CommerceContext, viewer: Viewer, request: OrderRequest, buyer: str) -> OrderView:
     shop_id, key = viewer.shop_id, request.idempotency_key
-    if request.flash_sale_id is not None and await ctx.stock.sold_out_for(
-        request.flash_sale_id, shop_id=shop_id, buyer=buyer, quantity=request.quantity
-    ):
-        raise SoldOut("sold out")  # the crowd after the last unit: no SQL read (see the docstring)
     found = await _lookup(ctx.db, shop_id=shop_id, buyer=buyer, request=request)
     existing = found.existing
     if existing is None:
