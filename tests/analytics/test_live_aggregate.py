@@ -55,12 +55,14 @@ def test_a_drain_hands_over_sums_and_new_members_once() -> None:
             ev("comment.posted", 40, "u:1", text="b"),
             ev("comment.posted", 41, None, text="no actor"),
             ev("comment.posted", 42, "s:7", text="a host on the room socket"),
+            ev("comment.posted", 42, "staff:8", text="an operator"),
+            ev("like.batched", 42, "u:s:9", count=1),  # a viewer whose id holds a staff prefix
         ]
     )
     again = agg.drain(at(43))
-    assert again.sums == {"comments": 3, "m1:comments": 3}
-    # u:1 was handed over already; comments without an actor or by staff count, but nobody is a viewer
-    assert again.distinct == {}
+    assert again.sums == {"comments": 4, "m1:comments": 4, "likes": 1, "m1:likes": 1}
+    # u:1 was handed over already; comments without an actor or by staff count, but are no viewers'
+    assert again.distinct == {"liking": ["u:s:9"], "interacting": ["u:s:9"]}
 
 
 def test_the_window_and_its_grace() -> None:
@@ -166,3 +168,43 @@ def test_nodes_split_any_way_hand_over_what_one_node_does(
     # older session's entry that close (that session left elsewhere): then it is off by at most that.
     off = abs(merged.sums.get("open_ms", 0) - total.sums.get("open_ms", 0))
     assert off <= (0 if sticky else PAIRING_MS * ambiguous_leaves(stream))
+
+
+def test_a_viewer_who_enters_and_leaves_in_one_batch_closes_the_session_it_opened() -> None:
+    # Minute 1 (from 30 s) is a whole minute; u:1's leave closes the session its first entry opened.
+    agg = aggregate()
+    agg.apply(
+        [
+            enter(40, "u:1", "share"),
+            enter(41, "u:2", ""),  # no source: "other"
+            leave(45, "u:1", 5.0),
+            enter(50, "u:1", "share"),
+        ]
+    )
+    sums = agg.drain(at(60)).sums
+    assert (sums["pv"], sums["open"], sums["sessions"], sums["quick_exits"]) == (3, 2, 1, 1)
+    assert sums["open_ms"] == 41_000 + 50_000  # u:2's entry and u:1's second one
+    assert sums["watch_ms"] == 5_000
+    assert (sums["m1:entries"], sums["m1:leaves"], sums["src:share"], sums["src:other"]) == (3, 1, 2, 1)
+    assert set(agg.open_sessions()) == {"u:1", "u:2"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), viewers=st.sampled_from([20, 2_000]), most=st.integers(1, 40))
+def test_a_batch_folds_as_its_events_do_in_any_smaller_batches(seed: int, viewers: int, most: int) -> None:
+    # Entries fold their counts and members after their group's loop, leaves in it: however the
+    # stream is cut (few viewers: a batch often holds a viewer's entry, leave and re-entry), the
+    # drains must hand over the same, exactly.
+    stream = next(generate(events=900, viewers=viewers, show_minutes=3, seed=seed, chunk=900))
+    whole, pieces = ShowAggregate(1, started_at=START), ShowAggregate(1, started_at=START)
+    whole.apply(stream)
+    pick, begin = random.Random(seed), 0
+    while begin < len(stream):
+        size = pick.randint(1, most)
+        pieces.apply(stream[begin : begin + size])
+        begin += size
+    assert whole.open_sessions() == pieces.open_sessions()
+    end = stream[-1].at
+    want, got = whole.drain(end, final=True), pieces.drain(end, final=True)
+    assert got.sums == want.sums
+    assert {k: set(v) for k, v in got.distinct.items()} == {k: set(v) for k, v in want.distinct.items()}

@@ -28,9 +28,10 @@ Which events count (METRICS.md: a show counts the events between its start and i
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 from liveloop.analytics.live_keys import NO_PRODUCT
 from liveloop.analytics.live_pending import PendingShow
@@ -200,11 +201,13 @@ class ShowAggregate(PendingShow):
 
     def _sessions(self, events: list[Fields], minute: Minute | None, whole: int | None) -> None:
         """Entries and leaves of one minute (None: leaves after the show's end), in order. See the
-        module docstring for how a leave closes its session."""
+        module docstring for how a leave closes its session. An entry does only what must be done in
+        order (opening its session); its counts and members are folded after the loop."""
         t, start, end = self._t, self._start, self._end_rel
-        opened, watched, entries = self._open, self._watched, self._entries
-        uv, sources = self._sets["uv"].new, self._sources
-        pv = ins = outs = opens = open_ms = watch = sessions = quick = 0
+        opened, watched, uv = self._open, self._watched, self._sets["uv"].new
+        rels: list[int] = []  # the entries' times
+        by_source: defaultdict[str | None, list[str | None]] = defaultdict(list)  # their viewers
+        pv = opens = open_ms = watch = outs = quick = 0  # of the leaves
         for e in events:
             at = e["at"]
             # In a whole minute, an event's offset is its second and microsecond (no epoch arithmetic).
@@ -214,25 +217,15 @@ class ShowAggregate(PendingShow):
                 if whole is None:
                     rel = self._clamp(rel)
                 actor = e["actor"]
-                pv += 1
-                ins += 1
-                opens += 1
-                open_ms += rel
-                uv.append(actor)
                 opened[actor] = rel  # an event without an actor: a None key, never paired
-                entries.append(rel)
-                name = data.get("source") or "other"
-                source = sources.get(name)
-                if source is None:
-                    source = sources[name] = Source()
-                source.entries += 1
-                source.viewers.new.append(actor)
+                rels.append(rel)
+                by_source[data.get("source")].append(actor)
                 continue
             lasted = round(data["watch_seconds"] * 1000)
             began = rel - lasted
             if rel < -GRACE_MS or (end is not None and began >= end):
                 continue  # the session ended before the show or began after it: not this show's
-            viewer = cast(str, e["actor"] or data.get("viewer_id"))
+            viewer: str = e["actor"] or data.get("viewer_id")  # no cast(): a call per leave
             clamped = began if began > 0 else 0  # began < end here
             entry = opened.pop(viewer, None)
             if entry is not None and abs(entry - clamped) > PAIRING_MS:
@@ -254,26 +247,41 @@ class ShowAggregate(PendingShow):
                     seen = room if room > 0 else 0
                 watched[viewer] = before + seen
                 watch += seen
-            sessions += 1
+            outs += 1
             if lasted < QUICK_EXIT_MS:
                 quick += 1
-            outs += 1
-        t[T_PV] += pv
-        t[T_OPEN] += opens
-        t[T_OPEN_MS] += open_ms
+        ins = len(rels)
+        if ins:
+            self._entries += rels  # in place (see PendingShow._attribute)
+            for name, actors in by_source.items():
+                source = self._source(name)
+                source.entries += len(actors)
+                source.viewers.new += actors
+                uv += actors
+        t[T_PV] += pv + ins
+        t[T_OPEN] += opens + ins
+        t[T_OPEN_MS] += open_ms + sum(rels)
         t[T_WATCH] += watch
-        t[T_SESSIONS] += sessions
+        t[T_SESSIONS] += outs
         t[T_QUICK] += quick
         if minute is not None:
             minute.sums[M_IN] += ins
             minute.sums[M_OUT] += outs
+
+    def _source(self, name: str | None) -> Source:
+        """The entry source ``name`` (none or empty: ``other``)."""
+        name = name or "other"
+        source = self._sources.get(name)
+        if source is None:
+            source = self._sources[name] = Source()
+        return source
 
     def _rare(self, e: Fields, cur: Minute) -> None:
         """Orders, refunds, coupons, carts, explain changes, show lifecycle: few, so event by event."""
         t, data, kind = self._t, e["data"], e["type"]
         if kind == "order.created" or kind == "order.paid":
             product = self._product(data["product_id"])
-            buyer = cast(str, data.get("buyer") or e["actor"])
+            buyer: str = data.get("buyer") or e["actor"]
             if kind == "order.created":
                 t[T_ORDERS] += 1
                 cur.sums[M_ORDERS] += 1

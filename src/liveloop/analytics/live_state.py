@@ -138,7 +138,7 @@ _IS_STAFF = methodcaller("startswith", STAFF_PREFIXES)
 
 def take_new(out: dict[str, list[str]], name: str, members: Seen) -> set[str | None]:
     """Move the members of ``members.new`` not seen before to ``out[name]`` (in no particular order),
-    leaving out non-viewers: events without an actor and staff (checked here, once per new member,
+    leaving out non-viewers: events without an actor and staff (checked here, on the new members,
     rather than on every event). Returns the members seen for the first time."""
     if not members.new:
         return set()
@@ -147,7 +147,12 @@ def take_new(out: dict[str, list[str]], name: str, members: Seen) -> set[str | N
     if fresh:
         members.seen.update(fresh)
         fresh.discard(None)
-        kept: list[str] = list(filterfalse(_IS_STAFF, cast(set[str], fresh)))
+        kept = list(cast(set[str], fresh))
+        # Staff are rare: one search of all the members joined finds whether there are any (no false
+        # negative: each member follows a newline), rather than a startswith call per member.
+        joined = "\n" + "\n".join(kept)
+        if any(f"\n{prefix}" in joined for prefix in STAFF_PREFIXES):
+            kept = list(filterfalse(_IS_STAFF, kept))
         if kept:
             out[name] = kept
     return fresh

@@ -76,12 +76,14 @@ class LiveBenchResult:
         per_event = self.apply_seconds * 1e9 / max(self.events, 1)
         read = self.read_seconds * 1e9 / max(self.events, 1)
         drain_ms = self.drain_seconds * 1000 / max(self.drains, 1)
+        # The drains' count depends on the speed (one per CPU second): their cost per event compares.
+        drain_per_event = self.drain_seconds * 1e9 / max(self.events, 1)
         return (
             f"live-metrics: {self.events:,} events, {self.viewers:,} viewers: "
             f"apply {self.events_per_second:,.0f} events/s per core ({per_event:.0f} ns/event, "
             f"{per_event / max(read, 1e-9):.1f}x a bare read of 4 event fields at {read:.0f} ns); "
-            f"{self.drains} drains (one per CPU second) of {drain_ms:.1f} ms each: "
-            f"{self.with_drain_per_second:,.0f} events/s with them"
+            f"{self.drains} drains (one per CPU second) of {drain_ms:.1f} ms each "
+            f"({drain_per_event:.0f} ns/event): {self.with_drain_per_second:,.0f} events/s with them"
         )
 
 
