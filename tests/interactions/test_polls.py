@@ -547,10 +547,12 @@ def test_votes_racing_a_close_are_counted_or_refused(api: TestClient, shop: Shop
         ctx: InteractionsContext = api.app.state.interactions  # type: ignore[attr-defined]
 
         counted: list[VoteCast] = []
-        twenty = asyncio.Event()
+        twenty, closed = asyncio.Event(), asyncio.Event()
 
         async def vote_soon(i: int) -> VoteCast:
             await asyncio.sleep(i * 0.004)  # 120 votes over 480 ms
+            if i >= 110:  # the last ten come once the close is done, however slow the machine
+                await closed.wait()
             viewer_id = f"u:r{i}"
             cast = await do_vote(
                 ctx,
@@ -567,7 +569,10 @@ def test_votes_racing_a_close_are_counted_or_refused(api: TestClient, shop: Shop
 
         async def close_soon() -> object:
             await twenty.wait()  # while votes are still streaming in
-            return await do_close_poll(ctx, owner, poll["id"])
+            try:
+                return await do_close_poll(ctx, owner, poll["id"])
+            finally:
+                closed.set()
 
         results = await asyncio.gather(
             close_soon(), *(vote_soon(i) for i in range(120)), return_exceptions=True
@@ -580,7 +585,7 @@ def test_votes_racing_a_close_are_counted_or_refused(api: TestClient, shop: Shop
     accepted = [r for r in votes if isinstance(r, VoteCast)]
     refused = [r for r in votes if not isinstance(r, VoteCast)]
     assert len(accepted) >= 20
-    assert refused  # the race did happen
+    assert len(refused) >= 10  # at least the votes after the close
     assert all(isinstance(r, PollAlreadyClosed) for r in refused), refused
     truth = sql_counts(api, poll["id"], 3)
     assert sum(truth) == len(accepted)
