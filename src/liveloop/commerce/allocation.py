@@ -8,22 +8,22 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from liveloop.commerce.errors import OverLimit, SoldOut
 from liveloop.commerce.flash_sales import check_sale_running
 from liveloop.commerce.model import HOLDING_STATES, SaleState
 from liveloop.commerce.storage import FlashSaleRow, OrderRow, ProductRow
 
-__all__ = ["allocate_product", "allocate_sale"]
+__all__ = ["allocate_product", "allocate_sale", "sale_allocation"]
 
 _HOLDING = [state.value for state in HOLDING_STATES]
 
 
-async def allocate_sale(
-    session: AsyncSession, sale_id: int, *, shop_id: int, buyer: str, quantity: int, now: datetime
-) -> int:
-    """Hold ``quantity`` units of the sale for ``buyer`` in SQL, or raise; returns the unit price."""
-    allocated = await session.execute(
+def sale_allocation(sale_id: int, *, shop_id: int, quantity: int, now: datetime) -> ReturningUpdate[int, int]:
+    """The statement that holds ``quantity`` units of a running sale, if it has them: it takes the
+    sale row's lock and returns its price and per-user limit (no row: not running, or sold out)."""
+    return (
         update(FlashSaleRow)
         .where(
             FlashSaleRow.id == sale_id,
@@ -37,6 +37,13 @@ async def allocate_sale(
         .returning(FlashSaleRow.price_cents, FlashSaleRow.per_user_limit)
         .execution_options(synchronize_session=False)
     )
+
+
+async def allocate_sale(
+    session: AsyncSession, sale_id: int, *, shop_id: int, buyer: str, quantity: int, now: datetime
+) -> int:
+    """Hold ``quantity`` units of the sale for ``buyer`` in SQL, or raise; returns the unit price."""
+    allocated = await session.execute(sale_allocation(sale_id, shop_id=shop_id, quantity=quantity, now=now))
     row = allocated.first()
     if row is None:
         sale = await session.get_one(FlashSaleRow, sale_id)

@@ -30,11 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from liveloop.commerce.model import HOLDING_STATES, OrderState, SaleState
-from liveloop.commerce.storage import FlashSaleRow, OrderRow, PaymentRow
+from liveloop.commerce.allocation import sale_allocation
+from liveloop.commerce.model import HOLDING_STATES, OrderState
+from liveloop.commerce.storage import OrderRow, PaymentRow
 from liveloop.core.db import utcnow
 
 __all__ = ["NewPayment", "SaleWin", "write_payments", "write_sale_wins"]
@@ -64,21 +65,8 @@ def write_sale_wins(session: Session, wins: Sequence[SaleWin]) -> list[OrderRow]
         return None
     now = utcnow()
     total = sum(w.quantity for w in wins)
-    allocated = session.execute(
-        update(FlashSaleRow)
-        .where(
-            FlashSaleRow.id == first.sale_id,
-            FlashSaleRow.shop_id == first.shop_id,
-            FlashSaleRow.state != SaleState.ENDED.value,
-            FlashSaleRow.starts_at <= now,
-            FlashSaleRow.ends_at > now,
-            FlashSaleRow.quantity_allocated + total <= FlashSaleRow.stock,
-        )
-        .values(quantity_allocated=FlashSaleRow.quantity_allocated + total)
-        .returning(FlashSaleRow.price_cents, FlashSaleRow.per_user_limit)
-        .execution_options(synchronize_session=False)
-    )
-    row = allocated.first()
+    held_units = sale_allocation(first.sale_id, shop_id=first.shop_id, quantity=total, now=now)
+    row = session.execute(held_units).first()
     if row is None:
         return None
     price, limit = int(row[0]), int(row[1])

@@ -24,7 +24,7 @@ def profile_append(spec: ShowSpec, chunk: int) -> dict[str, float]:
     """Per-event microseconds of the DuckDB append's parts, on one chunk from the middle of the show."""
     import duckdb
 
-    from liveloop.adapters.duckdb.eventstore import _ARROW_SCHEMA, to_arrow  # the adapter's own steps
+    from liveloop.adapters.duckdb.arrow import ARROW_SCHEMA, to_arrow  # the adapter's own steps
 
     chunks = ShowGenerator(dataclasses.replace(spec, events=min(spec.events, 4 * chunk))).chunks(chunk)
     batch = next(chunks)
@@ -37,7 +37,7 @@ def profile_append(spec: ShowSpec, chunk: int) -> dict[str, float]:
     t2 = time.perf_counter()
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute(
-        "CREATE TABLE t (" + ", ".join(f'"{f.name}" {_DUCK_TYPES[str(f.type)]}' for f in _ARROW_SCHEMA) + ")"
+        "CREATE TABLE t (" + ", ".join(f'"{f.name}" {_DUCK_TYPES[str(f.type)]}' for f in ARROW_SCHEMA) + ")"
     )
     con.register("batch", table)
     t3 = time.perf_counter()

@@ -40,7 +40,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from liveloop.adapters.duckdb.arrow import ARROW_SCHEMA as _ARROW_SCHEMA  # noqa: F401 - the bench's profile
 from liveloop.adapters.duckdb.arrow import to_arrow
 from liveloop.core.events import Event
 from liveloop.core.eventstore import (
