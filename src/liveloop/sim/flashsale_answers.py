@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +38,13 @@ class BuyerPlan:
 
 
 class Run:
-    """The shared state of one load: the queue of requests, the answers, the clock."""
+    """The shared state of one load: the answers to ``plan.requests``, the clock."""
 
-    def __init__(self, plan: BuyerPlan, payloads: list[bytes]) -> None:
+    def __init__(self, plan: BuyerPlan) -> None:
         self.plan = plan
-        self.payloads = payloads  #: what request ``i`` sends (the HTTP buyers write these bytes)
-        self.waiting: deque[int] = deque()
-        self.outcome: list[str | None] = [None] * len(self.payloads)
-        self.latency_ns = [0] * len(self.payloads)
-        self.done_ns = [0] * len(self.payloads)
+        self.outcome: list[str | None] = [None] * len(plan.requests)
+        self.latency_ns = [0] * len(plan.requests)
+        self.done_ns = [0] * len(plan.requests)
         self.answered = 0
         self.t0 = 0
         self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -57,7 +55,7 @@ class Run:
         self.latency_ns[index] = now - sent_ns
         self.done_ns[index] = now - self.t0
         self.answered += 1
-        if self.answered == len(self.payloads) and not self.finished.done():
+        if self.answered == len(self.outcome) and not self.finished.done():
             self.finished.set_result(None)
 
 

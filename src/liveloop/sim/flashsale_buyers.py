@@ -23,7 +23,7 @@ import asyncio
 import json
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Any, cast
 
 from liveloop.sim.flashsale_answers import BuyerPlan, Run, summarize, wait_answers
@@ -66,8 +66,17 @@ def classify(status: int, body: bytes) -> str:
     return f"{status} {code}"
 
 
+class _HttpRun(Run):
+    """A run over keep-alive HTTP sockets: the requests' bytes and the queue of those not yet sent."""
+
+    def __init__(self, plan: BuyerPlan) -> None:
+        super().__init__(plan)
+        self.payloads = [order_request(plan, int(b), str(k)) for b, k in plan.requests]
+        self.waiting: deque[int] = deque()
+
+
 class _Conn(asyncio.Protocol):
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: _HttpRun) -> None:
         self.run = run
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
@@ -123,7 +132,7 @@ class _Conn(asyncio.Protocol):
             self.current = None
 
 
-async def _open(run: Run) -> tuple[list[_Conn], Counter[str]]:
+async def _open(run: _HttpRun) -> tuple[list[_Conn], Counter[str]]:
     plan, loop = run.plan, asyncio.get_running_loop()
     gate = asyncio.Semaphore(100)
     failed: Counter[str] = Counter()
@@ -147,7 +156,7 @@ async def _open(run: Run) -> tuple[list[_Conn], Counter[str]]:
 async def drive(plan: BuyerPlan) -> dict[str, Any]:
     if plan.transport == "ws":
         return await drive_sockets(plan)
-    run = Run(plan, [order_request(plan, int(b), str(k)) for b, k in plan.requests])
+    run = _HttpRun(plan)
     conns, failed = await _open(run)
     if not conns:
         return {"error": f"no connection could be opened: {dict(failed)}"}

@@ -60,7 +60,6 @@ class SocketBuyer(RawSocket):
         self.requests = requests
         self.payload = payload
         self.ticks = ticks
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting: set[int] = set()
         self.sent_ns = 0
 
@@ -96,19 +95,11 @@ class SocketBuyer(RawSocket):
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost("connection_lost")
 
-    def fail(self, why: str) -> None:
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError(why))
-        super().fail(why)
-
     def _lost(self, why: str) -> None:
         if self.closed:
             return
         self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError(why))
+        self.fail(why)
         for index in sorted(self.waiting):  # not retried: a retry would be a second request
             self.run.answer(index, why, self.sent_ns)
         self.waiting.clear()
@@ -157,7 +148,7 @@ async def _open(
 
 
 async def drive_sockets(plan: BuyerPlan) -> dict[str, Any]:
-    run = Run(plan, payloads=[b""] * len(plan.requests))
+    run = Run(plan)
     ticks: Counter[str] = Counter()
     started = time.perf_counter()
     opened: list[SocketBuyer] = []

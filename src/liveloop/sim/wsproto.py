@@ -94,6 +94,8 @@ class RawSocket(asyncio.Protocol):
     socket mean."""
 
     def __init__(self, path: str, host: str, port: int) -> None:
+        #: Done once the socket is in the room (a subclass says when); failed if it never gets there.
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.path = path
         self.host_header = f"{host}:{port}"
         self.transport: asyncio.Transport | None = None
@@ -152,7 +154,9 @@ class RawSocket(asyncio.Protocol):
         raise NotImplementedError
 
     def fail(self, why: str) -> None:
-        """The handshake was refused."""
+        """The socket will not be (or stay) in the room: ``ready`` fails, the socket closes."""
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError(why))
         if self.transport is not None:
             self.transport.close()
 
@@ -173,7 +177,6 @@ class Viewer(RawSocket):
         self.tally = crowd.tally
         self.index = index
         self.probe = probe
-        self.ready: asyncio.Future[None] = crowd.loop.create_future()
         self.frames = 0
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -235,8 +238,3 @@ class Viewer(RawSocket):
                 tally.ack_ns.append(time.monotonic_ns() - sent)
         elif kind == "error":
             self.tally.errors[str(body.get("code"))] += 1
-
-    def fail(self, why: str) -> None:
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError(why))
-        super().fail(why)
