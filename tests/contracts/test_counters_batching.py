@@ -110,3 +110,41 @@ async def test_a_cancelled_caller_does_not_disturb_the_others(counters: Counters
     assert all(result.allowed for result in done)
     left = await counters.get(STOCK)
     assert left in (50, 51)  # the cancelled call may or may not have reached the server
+
+
+async def test_a_crowd_of_joins_on_one_slow_connection_all_complete(
+    laggy_redis_url: str, namespace: str
+) -> None:
+    """A room's join storm: per viewer a presence touch, a session start, a page view, a distinct
+    visitor and a presence check, 600 viewers at once, on one pooled connection 50 ms away. One
+    round trip per call would need 150 s, and waiting callers would give up after 5 s."""
+    pool = BlockingConnectionPool.from_url(laggy_redis_url, max_connections=1, timeout=5.0)
+    client = Redis.from_pool(pool)
+    counters = RedisCounters(client, namespace=namespace)
+
+    async def join(i: int) -> tuple[bool, bool]:
+        viewer = f"v:{i % 500}"  # 100 viewers join twice: the second touch is no new arrival
+        new = await counters.touch_presence("room:1:presence", viewer, ttl_seconds=60)
+        await counters.set(f"session:{viewer}", 1_000 + i, ttl_seconds=600)
+        await counters.incr("room:1:pv")
+        await counters.add_distinct("room:1:uv", viewer)
+        return new, await counters.is_present("room:1:presence", viewer)
+
+    try:
+        started = time.perf_counter()
+        results = await asyncio.gather(*(join(i) for i in range(600)))
+        elapsed = time.perf_counter() - started
+        assert sum(new for new, _ in results) == 500
+        assert all(present for _, present in results)
+        assert await counters.count_presence("room:1:presence") == 500
+        assert await counters.get("room:1:pv") == 600
+        assert abs(await counters.count_distinct("room:1:uv") - 500) <= 15  # HyperLogLog: ~0.8% error
+        assert await counters.get_many(["session:v:0", "session:v:499", "absent"]) in (
+            [1_000, 1_499, 0],
+            [1_500, 1_499, 0],
+        )
+        assert elapsed < 5.0  # a handful of batches of 50 ms per step, not 3,000 round trips
+    finally:
+        await counters.close()
+        await drop_namespace(client, namespace)
+        await client.aclose()

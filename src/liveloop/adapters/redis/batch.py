@@ -1,4 +1,4 @@
-"""Concurrent script calls sent together: one pipeline, one round trip, one pooled connection.
+"""Concurrent Redis calls sent together: one pipeline, one round trip, one pooled connection.
 
 A crowd of grabs in one process is limited by the client, not by Redis (each round trip costs the
 client a socket write, a read and a wake-up), and with one connection per call a crowd larger than
@@ -12,6 +12,11 @@ Each script call is still atomic on the server (a pipeline is not a transaction:
 commands may run between two calls of a batch, exactly as between two separate calls). A reply that
 is an error fails only its own caller; a lost connection fails the whole batch. A script the server
 does not know (``NOSCRIPT``, after ``SCRIPT FLUSH`` or a restart) is loaded and its calls re-sent.
+
+Plain commands (:meth:`ScriptBatcher.command`) ride the same pipelines: a room's crowd of joins and
+heartbeats (presence touches, session counters) is thousands of small calls a second, which would
+otherwise each hold a pooled connection for a round trip. Their replies are RESP as parsed, without
+redis-py's response callbacks (integers, bytes, lists, None; ``OK`` as ``b"OK"``).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ MAX_BATCH = 1024
 
 @dataclass(slots=True)
 class _Call:
-    script: AsyncScript
+    script: AsyncScript | None  # None: a plain command, whose name is the first of keys_and_args
     keys_and_args: tuple[str | int, ...]
     nkeys: int
     future: asyncio.Future[Any]
@@ -58,11 +63,18 @@ class ScriptBatcher:
 
     async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """The script's reply to ``keys`` and ``args``, sent with the other calls queued meanwhile."""
+        return await self._enqueue(script, (*keys, *args), len(keys))
+
+    async def command(self, *parts: str | int) -> Any:
+        """A plain command's reply (``command("INCRBY", key, 1)``), sent with the calls queued meanwhile."""
+        return await self._enqueue(None, parts, 0)
+
+    async def _enqueue(self, script: AsyncScript | None, values: tuple[str | int, ...], nkeys: int) -> Any:
         if self._closed:
             raise RuntimeError("the script batcher is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append(_Call(script, (*keys, *args), len(keys), future))
+        self._queue.append(_Call(script, values, nkeys, future))
         if self._flusher is None:
             self._flusher = loop.create_task(self._flush(), name="redis-script-batch")
         return await future
@@ -105,6 +117,7 @@ class ScriptBatcher:
         unknown = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if unknown:
             for script in {batch[i].script for i in unknown}:
+                assert script is not None  # only a script call can be answered NOSCRIPT
                 await self._redis.script_load(script.script)
             again = await self._pipeline([batch[i] for i in unknown])
             for i, reply in zip(unknown, again, strict=True):
@@ -144,15 +157,19 @@ class ScriptBatcher:
 
 
 def _pack(batch: list[_Call]) -> bytes:
-    """The batch as RESP: ``EVALSHA sha numkeys key... arg...`` per call, ints in decimal."""
+    """The batch as RESP: ``EVALSHA sha numkeys key... arg...`` per script call, the parts of a plain
+    command as they are; ints in decimal."""
     parts: list[bytes] = []
     for call in batch:
         values = call.keys_and_args
-        numkeys = str(call.nkeys).encode()
-        parts.append(
-            b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$%d\r\n%s\r\n"
-            % (len(values) + 3, call.script.sha.encode(), len(numkeys), numkeys)
-        )
+        if call.script is None:
+            parts.append(b"*%d\r\n" % len(values))
+        else:
+            numkeys = str(call.nkeys).encode()
+            parts.append(
+                b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$%d\r\n%s\r\n"
+                % (len(values) + 3, call.script.sha.encode(), len(numkeys), numkeys)
+            )
         for value in values:
             raw = value.encode() if isinstance(value, str) else str(int(value)).encode()
             parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))

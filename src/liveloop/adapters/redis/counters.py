@@ -1,9 +1,10 @@
 """Redis Counters: single commands where they suffice, otherwise one Lua script per operation
 (:mod:`liveloop.adapters.redis.scripts`).
 
-The grab path (:meth:`RedisCounters.reserve`, :meth:`~RedisCounters.peek_reserve`,
-:meth:`~RedisCounters.release`) goes through a :class:`~liveloop.adapters.redis.batch.ScriptBatcher`:
-concurrent grabs share pipelines instead of a round trip (and a pooled connection) each.
+Every single-key call goes through a :class:`~liveloop.adapters.redis.batch.ScriptBatcher`: the
+concurrent calls of a crowd (grabs; joins and heartbeats with their presence touches and session
+counters) share pipelines instead of a round trip (and a pooled connection) each. Multi-key reads
+and transactions use redis-py directly.
 """
 
 from __future__ import annotations
@@ -72,55 +73,57 @@ class RedisCounters(Counters):
     async def incr(self, key: str, amount: int = 1, *, ttl_seconds: float | None = None) -> int:
         k = self._prefix + key
         if ttl_seconds is None:
-            return int(await self._redis.incrby(k, amount))
-        return int(await self._incr_new_ttl(keys=[k], args=[amount, _ms(ttl_seconds)]))
+            return int(await self._batch.command("INCRBY", k, amount))
+        return int(await self._batch.call(self._incr_new_ttl, [k], [amount, _ms(ttl_seconds)]))
 
     async def get(self, key: str) -> int:
-        raw = await self._redis.get(self._prefix + key)
+        raw = await self._batch.command("GET", self._prefix + key)
         return 0 if raw is None else int(raw)
 
     async def get_many(self, keys: Sequence[str]) -> list[int]:
         if not keys:
             return []
-        raws = await self._redis.mget([self._prefix + key for key in keys])
+        raws = await self._batch.command("MGET", *(self._prefix + key for key in keys))
         return [0 if raw is None else int(raw) for raw in raws]
 
     async def set(self, key: str, value: int, *, ttl_seconds: float | None = None) -> None:
-        px = None if ttl_seconds is None else _ms(ttl_seconds)
-        await self._redis.set(self._prefix + key, int(value), px=px)
+        if ttl_seconds is None:
+            await self._batch.command("SET", self._prefix + key, int(value))
+        else:
+            await self._batch.command("SET", self._prefix + key, int(value), "PX", _ms(ttl_seconds))
 
     async def delete(self, *keys: str) -> None:
         if keys:
-            await self._redis.delete(*(self._prefix + key for key in keys))
+            await self._batch.command("DEL", *(self._prefix + key for key in keys))
 
     async def expire(self, key: str, ttl_seconds: float) -> bool:
-        return bool(await self._redis.pexpire(self._prefix + key, _ms(ttl_seconds)))
+        return bool(await self._batch.command("PEXPIRE", self._prefix + key, _ms(ttl_seconds)))
 
     async def decr_floor(self, key: str, amount: int = 1, *, floor: int = 0) -> int | None:
-        result = await self._decr_floor(keys=[self._prefix + key], args=[amount, floor])
+        result = await self._batch.call(self._decr_floor, [self._prefix + key], [amount, floor])
         return None if result is None else int(result)
 
     async def add_member(self, key: str, member: str, *, ttl_seconds: float | None = None) -> bool:
         k = self._prefix + key
         if ttl_seconds is None:
-            return bool(await self._redis.sadd(k, member))
-        return bool(await self._sadd_new_ttl(keys=[k], args=[member, _ms(ttl_seconds)]))
+            return bool(await self._batch.command("SADD", k, member))
+        return bool(await self._batch.call(self._sadd_new_ttl, [k], [member, _ms(ttl_seconds)]))
 
     async def remove_member(self, key: str, member: str) -> bool:
-        return bool(await self._redis.srem(self._prefix + key, member))
+        return bool(await self._batch.command("SREM", self._prefix + key, member))
 
     async def is_member(self, key: str, member: str) -> bool:
-        return bool(await self._redis.sismember(self._prefix + key, member))
+        return bool(await self._batch.command("SISMEMBER", self._prefix + key, member))
 
     async def count_members(self, key: str) -> int:
-        return int(await self._redis.scard(self._prefix + key))
+        return int(await self._batch.command("SCARD", self._prefix + key))
 
     async def add_distinct(self, key: str, *members: str) -> None:
         if members:
-            await self._redis.pfadd(self._prefix + key, *members)
+            await self._batch.command("PFADD", self._prefix + key, *members)
 
     async def count_distinct(self, key: str) -> int:
-        return int(await self._redis.pfcount(self._prefix + key))
+        return int(await self._batch.command("PFCOUNT", self._prefix + key))
 
     async def add_distinct_many(
         self, members: Mapping[str, Collection[str]], *, ttl_seconds: float | None = None
@@ -174,8 +177,8 @@ class RedisCounters(Counters):
         self, key: str, *, rate_per_second: float, burst: int, cost: int = 1
     ) -> RateDecision:
         check_rate(rate_per_second=rate_per_second, burst=burst, cost=cost)
-        allowed, remaining, retry_after = await self._bucket_take(
-            keys=[self._prefix + key], args=[repr(float(rate_per_second)), burst, cost]
+        allowed, remaining, retry_after = await self._batch.call(
+            self._bucket_take, [self._prefix + key], [repr(float(rate_per_second)), burst, cost]
         )
         return RateDecision(
             allowed=bool(allowed), remaining=int(remaining), retry_after_seconds=float(retry_after)
@@ -183,19 +186,19 @@ class RedisCounters(Counters):
 
     async def touch_presence(self, key: str, member: str, *, ttl_seconds: float) -> bool:
         args: list[str | int] = [member, _ms(ttl_seconds), PRESENCE_GRACE_MS]
-        return bool(await self._touch_presence(keys=[self._prefix + key], args=args))
+        return bool(await self._batch.call(self._touch_presence, [self._prefix + key], args))
 
     async def remove_presence(self, key: str, member: str) -> bool:
-        return bool(await self._redis.zrem(self._prefix + key, member))
+        return bool(await self._batch.command("ZREM", self._prefix + key, member))
 
     async def count_presence(self, key: str) -> int:
-        return int(await self._count_presence(keys=[self._prefix + key]))
+        return int(await self._batch.call(self._count_presence, [self._prefix + key], []))
 
     async def is_present(self, key: str, member: str) -> bool:
-        return bool(await self._is_present(keys=[self._prefix + key], args=[member]))
+        return bool(await self._batch.call(self._is_present, [self._prefix + key], [member]))
 
     async def sweep_presence(self, key: str) -> list[str]:
-        gone = await self._sweep_presence(keys=[self._prefix + key])
+        gone = await self._batch.call(self._sweep_presence, [self._prefix + key], [])
         return [member.decode() for member in gone]
 
     async def reserve(
