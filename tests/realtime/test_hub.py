@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -13,7 +14,13 @@ HARD = 5000
 
 
 def make_hub(clock: FakeClock | None = None, **config: Any) -> RoomHub:
-    settings: dict[str, Any] = {"soft_limit_bytes": SOFT, "hard_limit_bytes": HARD, **config}
+    """A hub whose counts go out with every tick unless a test sets ``counts_seconds``."""
+    settings: dict[str, Any] = {
+        "soft_limit_bytes": SOFT,
+        "hard_limit_bytes": HARD,
+        "counts_seconds": 0.0,
+        **config,
+    }
     return RoomHub(7, epoch="e1", config=HubConfig(**settings), clock=clock or FakeClock())
 
 
@@ -103,6 +110,59 @@ def test_counts_coalesce_to_the_latest_changed_value() -> None:
     hub.flush()
     assert peer.last()["counts"] == {"likes": 10_000}
     assert len(peer.frames) == 3
+
+
+def test_counts_and_entrances_keep_their_cadence_and_ride_along_with_items() -> None:
+    clock = FakeClock()
+    hub = make_hub(clock, counts_seconds=1.0, tick_seconds=0.1)
+    peer = FakePeer("a")
+    hub.attach(peer)
+    hub.set_count("online", 1)
+    hub.flush()
+    assert peer.last()["counts"] == {"online": 1}
+    sent = len(peer.frames)
+    for online in range(2, 10):  # a room filling up: a change and an entrance every tick
+        clock.advance(0.1)
+        hub.set_count("online", online)
+        hub.add_transient({"viewer_id": f"v{online}", "nickname": f"n{online}"})
+        assert hub.flush() == TickStats()
+    assert len(peer.frames) == sent
+    clock.advance(0.1)  # a comment goes out at once and takes the held figures along
+    hub.publish(StreamItem(1, Lane.COMMENT, {"type": "comment", "text": "hi"}))
+    hub.flush()
+    tick = peer.last()
+    assert tick["counts"] == {"online": 9}
+    assert tick["entered"]["more"] == 5
+    hub.set_count("online", 10)
+    clock.advance(0.5)
+    assert hub.flush() == TickStats()
+    hub.set_count("online", 9)  # set back before it went out: nothing to send
+    clock.advance(0.5)
+    assert hub.flush() == TickStats()
+    hub.set_count("online", 11)
+    assert hub.flush().peers_written == 1  # a second after the last figures went out
+    assert peer.last()["counts"] == {"online": 11}
+
+
+@pytest.mark.anyio
+async def test_a_held_count_goes_out_without_another_wake() -> None:
+    """The run loop keeps ticking while a change is held, so the last figure is not stranded."""
+    hub = RoomHub(7, epoch="e1", config=HubConfig(tick_seconds=0.01, counts_seconds=0.05))
+    peer = FakePeer("a")
+    hub.attach(peer)
+    task = asyncio.create_task(hub.run())
+    try:
+        hub.set_count("online", 1)
+        await asyncio.sleep(0.03)
+        hub.set_count("online", 2)  # held: the first figure went out less than 50 ms ago
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if peer.frames and peer.last()["counts"] == {"online": 2}:
+                break
+        assert peer.last()["counts"] == {"online": 2}
+    finally:
+        hub.stop()
+        await task
 
 
 def test_pin_and_unpin_go_out_with_the_next_tick() -> None:
@@ -394,3 +454,36 @@ def test_items_without_peers_still_reach_the_history() -> None:
 def test_config_is_validated(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"must|need"):
         HubConfig(**bad)
+
+
+def test_notices_wait_for_the_cadence_in_order_and_never_overtake() -> None:
+    """A flash sale's "someone just bought" burst: one frame a second, nothing lost or reordered."""
+    clock = FakeClock()
+    hub = make_hub(clock, counts_seconds=1.0, tick_seconds=0.1)
+    peer = FakePeer("a")
+    hub.attach(peer)
+    sent = len(peer.frames)
+
+    def paid(offset: int) -> StreamItem:
+        return StreamItem(offset, Lane.NOTICE, {"type": "order_paid", "n": offset})
+
+    hub.publish(paid(1))
+    hub.flush()  # the first notice: nothing went out in the last second
+    assert [item["offset"] for item in peer.last()["items"]] == [1]
+    for offset in range(2, 8):
+        clock.advance(0.1)
+        hub.publish(paid(offset))
+        assert hub.flush() == TickStats()
+    assert len(peer.frames) == sent + 1
+    assert hub.offset == 1  # held notices are not committed to the history yet
+    clock.advance(0.1)
+    hub.publish(StreamItem(8, Lane.PRIORITY, {"type": "host_message", "text": "3 left!"}))
+    hub.flush()  # an urgent item takes the held notices along, in stream order
+    assert [item["offset"] for item in peer.last()["items"]] == [2, 3, 4, 5, 6, 7, 8]
+    clock.advance(0.1)
+    hub.publish(paid(9))
+    assert hub.flush() == TickStats()
+    clock.advance(0.9)
+    hub.flush()
+    assert [item["offset"] for item in peer.last()["items"]] == [9]
+    assert hub.offset == 9

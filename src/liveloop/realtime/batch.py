@@ -4,6 +4,14 @@ A :class:`TickBatch` is pure (no I/O; time comes from an injected clock). It rep
 within a tick, ignores stale items, samples comments over the configured rate, coalesces counts to
 their latest changed value and entrances to the latest few, and on :meth:`TickBatch.take` commits
 the kept items to the room's :class:`~liveloop.realtime.stream.RoomHistory`.
+
+Counts, entrances and notice items (:attr:`Lane.NOTICE`) have a slower cadence than the other
+items (``counts_seconds``): a tick carries them when that long has passed since they last went out,
+or when it goes out anyway (a comment, a priority item, a pin). A room of 10,000 filling up changes
+its online count and shows entrances on every sync round, and a flash sale's hundred buyers are a
+hundred "someone just bought" notices within seconds; sent as they come they would be a frame to
+every socket on every tick, for news nobody reads that fast. What is held waits
+(:attr:`TickBatch.holding`), in order; a count set back before it went out is never sent.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ class TickBatch:
         max_entered: int,
         max_pending_comments: int,
         clock: Callable[[], float],
+        counts_seconds: float = 0.0,
     ) -> None:
         self._history = history
         self._rate = max_comments_per_second
@@ -78,6 +87,8 @@ class TickBatch:
         self._entered_total = 0
         self._pinned: dict[str, Any] | None = None
         self._pinned_changed = False
+        self._counts_seconds = counts_seconds
+        self._counts_at = -float("inf")  # when counts or entrances last went out
 
     @property
     def pinned(self) -> dict[str, Any] | None:
@@ -121,19 +132,48 @@ class TickBatch:
         self._entered.append(data)
         self._entered_total += 1
 
+    @property
+    def holding(self) -> bool:
+        """True when something waits for its cadence (the hub flushes again)."""
+        return bool(self._pending or self._count_updates) or self._entered_total > 0
+
     def take(self) -> Tick:
-        """Close the tick: sample, commit kept items to the history, reset for the next one."""
+        """Close the tick: sample, commit kept items to the history, reset for the next one.
+
+        Before the cadence is due, a tick of notices, counts and entrances only is held whole: it
+        is empty now and goes out later (or with the next urgent item), nothing reordered.
+        """
+        now = self._clock()
+        urgent = self._pinned_changed or any(item.lane is not Lane.NOTICE for item in self._pending)
+        if not urgent and now - self._counts_at < self._counts_seconds:
+            self._drop_unchanged_counts()
+            return Tick([], {}, None, False, self._pinned, self._take_dropped())
         items = self._take_items()
+        dropped = self._take_dropped()
+        pinned_changed, self._pinned_changed = self._pinned_changed, False
+        counts = self._take_counts()
+        entered = self._take_entered()
+        if counts or entered is not None or any(item.lane is Lane.NOTICE for item in items):
+            self._counts_at = now
+        return Tick(items, counts, entered, pinned_changed, self._pinned, dropped)
+
+    def _take_dropped(self) -> int:
         dropped, self._dropped_now = self._dropped_now, 0
         self.dropped_comments += dropped
-        entered = None
-        if self._entered_total:
-            shown = list(self._entered)
-            entered = {"shown": shown, "more": self._entered_total - len(shown)}
-            self._entered.clear()
-            self._entered_total = 0
-        pinned_changed, self._pinned_changed = self._pinned_changed, False
-        return Tick(items, self._take_counts(), entered, pinned_changed, self._pinned, dropped)
+        return dropped
+
+    def _take_entered(self) -> dict[str, Any] | None:
+        if not self._entered_total:
+            return None
+        shown = list(self._entered)
+        entered = {"shown": shown, "more": self._entered_total - len(shown)}
+        self._entered.clear()
+        self._entered_total = 0
+        return entered
+
+    def _drop_unchanged_counts(self) -> None:
+        sent = self._sent_counts
+        self._count_updates = {name: v for name, v in self._count_updates.items() if sent.get(name) != v}
 
     def _take_items(self) -> list[StreamItem]:
         pending, self._pending = self._pending, []

@@ -74,6 +74,10 @@ _COPIED: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: Items of a crowd (one per buyer, per grab): the room's notice lane, one frame a second at most.
+_NOTICES = frozenset({"order_paid", "red_packet_grabbed"})
+
+
 def _item(event: Event) -> dict[str, Any] | None:
     data = event.data
     copied = _COPIED.get(event.type)
@@ -136,7 +140,8 @@ class RoomBridge:
     async def _forward(self, event: Event, room_id: int) -> None:
         item = _item(event)
         if item is not None:
-            await self.node.publish_to(room_id, Lane.PRIORITY, item)
+            lane = Lane.NOTICE if item["type"] in _NOTICES else Lane.PRIORITY
+            await self.node.publish_to(room_id, lane, item)
         disconnect = _DISCONNECTS.get(event.type)
         if disconnect is not None:
             code, reason = disconnect

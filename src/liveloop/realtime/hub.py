@@ -50,6 +50,9 @@ class HubConfig:
     #: Above this many buffered bytes a peer is closed with 4008 ``slow_consumer``.
     hard_limit_bytes: int = 1024 * 1024
     max_entered_per_tick: int = 3
+    #: Counts (online, likes...) and entrances go out at most this often (or with a tick that goes
+    #: out anyway); items go every tick.
+    counts_seconds: float = 1.0
     #: Recent comments in a snapshot, for late joiners.
     snapshot_comments: int = 20
     #: Bound of comments waiting for one tick; beyond it they are dropped (and counted) on arrival.
@@ -58,6 +61,8 @@ class HubConfig:
     def __post_init__(self) -> None:
         if self.tick_seconds <= 0:
             raise ValueError("tick_seconds must be positive")
+        if self.counts_seconds < 0:
+            raise ValueError("counts_seconds must not be negative")
         if self.max_comments_per_second < 0:
             raise ValueError("max_comments_per_second must not be negative")
         if not 0 <= self.soft_limit_bytes < self.hard_limit_bytes:
@@ -115,6 +120,7 @@ class RoomHub:
             max_entered=cfg.max_entered_per_tick,
             max_pending_comments=cfg.max_pending_comments,
             clock=clock,
+            counts_seconds=cfg.counts_seconds,
         )
         self._peers: dict[str, Peer] = {}
         self._peer_list: tuple[Peer, ...] = ()
@@ -283,7 +289,8 @@ class RoomHub:
         )
 
     async def run(self) -> None:
-        """Flush at most once per tick while something is pending; sleep while the room is idle.
+        """Flush at most once per tick while something is pending (or held for its cadence); sleep
+        while the room is idle.
 
         Returns within one tick after :meth:`stop`. A failing flush is logged, not raised.
         """
@@ -305,6 +312,8 @@ class RoomHub:
                     self.flush()
                 except Exception:
                     log.exception("room flush failed", room_id=self.room_id)
+                if self._batch.holding:
+                    self._wake.set()  # held counts or entrances: look again next tick
         finally:
             self._running = False
 

@@ -163,7 +163,7 @@ class ItemOut(BaseModel):
     red_packet, red_packet_grabbed, lottery_opened, lottery_drawn, ...: see docs/protocol.md)."""
 
     offset: int
-    lane: Literal["priority", "comment"]
+    lane: Literal["priority", "comment", "notice"]
     data: dict[str, Any]
 
 

@@ -25,6 +25,10 @@ class Lane(StrEnum):
     PRIORITY = "priority"
     #: Viewer comments: sampled when the room is over its configured rate.
     COMMENT = "comment"
+    #: Never sampled, but not urgent: crowd notices ("someone just bought", "A got 0.88"). They
+    #: wait for the counts' cadence, so a burst of them reaches each socket as one frame a second
+    #: instead of one per tick; a socket that is falling behind skips them, as it skips comments.
+    NOTICE = "notice"
 
 
 @dataclass(frozen=True, slots=True)
