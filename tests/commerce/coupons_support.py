@@ -14,6 +14,7 @@ from liveloop.core.db import utcnow
 from liveloop.shops import Role
 from tests.commerce.conftest import bearer
 from tests.conftest import ShopKeys, created, run_in_app
+from tests.presence import join
 
 
 def make_template(client: TestClient, shop: ShopKeys, **fields: Any) -> dict[str, Any]:
@@ -108,9 +109,11 @@ def expire_template(client: TestClient, template_id: int) -> None:
 
 
 def coupon_for(client: TestClient, shop: ShopKeys, token: str, **template_fields: Any) -> dict[str, Any]:
-    """A coupon of a new template (``template_fields``), dropped into a new room and claimed."""
+    """A coupon of a new template (``template_fields``), dropped into a new room and claimed there."""
     template = make_template(client, shop, **template_fields)
-    dropped = created(drop(client, shop, make_room(client, shop), template["id"], quantity=5))
+    room_id = make_room(client, shop)
+    dropped = created(drop(client, shop, room_id, template["id"], quantity=5))
+    join(client, room_id, token)
     return created(claim(client, token, dropped["id"]))
 
 

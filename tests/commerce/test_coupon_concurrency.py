@@ -24,10 +24,12 @@ from liveloop.commerce.coupon_claims import do_claim_coupon
 from liveloop.commerce.storage import CouponDropRow, CouponRow, CouponTemplateRow
 from liveloop.core.container import Container
 from liveloop.core.errors import LiveloopError
+from liveloop.realtime.audience import RoomAudience
 from liveloop.shops.credentials import sign_viewer_token
 from tests.commerce.coupons_support import drop, make_room, make_template
 from tests.commerce.test_concurrency import COUNTERS, buyer, commerce_on, viewer_key
 from tests.conftest import ShopKeys, created, run_in_app
+from tests.presence import arrive
 
 
 @dataclass(frozen=True)
@@ -67,15 +69,27 @@ async def truth(container: Container, template_id: int) -> Truth:
     )
 
 
-def claim_all(client: TestClient, counters: str, shop_id: int, claims: list[tuple[int, int]]) -> Counter[str]:
-    """Run every (buyer number, drop id) claim at once through the service; count the outcomes."""
+def claim_all(
+    client: TestClient,
+    counters: str,
+    shop_id: int,
+    claims: list[tuple[int, int]],
+    *,
+    room_id: int,
+    absent: frozenset[int] = frozenset(),
+) -> Counter[str]:
+    """Run every (buyer number, drop id) claim at once through the service; count the outcomes. Every
+    buyer but those ``absent`` is in the room first; presence is read as the app reads it."""
 
     async def run(container: Container) -> Counter[str]:
         async with commerce_on(container, counters) as ctx:
+            presence = RoomAudience(ctx.counters)
+            here = sorted({n for n, _ in claims} - absent)
+            await arrive(ctx.counters, room_id, *(buyer(shop_id, n).viewer_id for n in here))
 
             async def one(n: int, drop_id: int) -> str:
                 try:
-                    await do_claim_coupon(ctx, buyer(shop_id, n), drop_id)
+                    await do_claim_coupon(ctx, buyer(shop_id, n), drop_id, presence=presence)
                 except LiveloopError as exc:
                     return exc.code
                 return "ok"
@@ -89,10 +103,11 @@ def claim_all(client: TestClient, counters: str, shop_id: int, claims: list[tupl
 def test_300_claims_for_50_coupons(client: TestClient, shop: ShopKeys, counters: str) -> None:
     """250 viewers (50 of them tapping twice) claim a drop of 50 all at once: exactly 50 win, one each."""
     template = make_template(client, shop, per_user_limit=1, total_quantity=1000)
-    dropped = created(drop(client, shop, make_room(client, shop), template["id"], quantity=50))
+    room_id = make_room(client, shop)
+    dropped = created(drop(client, shop, room_id, template["id"], quantity=50))
     claims = [(n, dropped["id"]) for n in range(250)] + [(n, dropped["id"]) for n in range(0, 250, 5)]
     random.Random(7).shuffle(claims)
-    outcomes = claim_all(client, counters, shop.shop_id, claims)
+    outcomes = claim_all(client, counters, shop.shop_id, claims, room_id=room_id)
     assert outcomes["ok"] == 50
     assert set(outcomes) <= {"ok", "coupon.sold_out", "coupon.limit_reached"}
     facts = run_in_app(client, lambda c: truth(c, template["id"]))
@@ -114,7 +129,7 @@ def test_two_drops_at_once_keep_the_template_total_and_the_per_user_limit(
     drops = [created(drop(client, shop, room_id, template["id"], quantity=50))["id"] for _ in range(2)]
     claims = [(n, d) for n in range(100) for d in drops]
     random.Random(11).shuffle(claims)
-    outcomes = claim_all(client, counters, shop.shop_id, claims)
+    outcomes = claim_all(client, counters, shop.shop_id, claims, room_id=room_id)
     assert outcomes["ok"] == 80
     assert set(outcomes) <= {"ok", "coupon.sold_out", "coupon.limit_reached"}
     facts = run_in_app(client, lambda c: truth(c, template["id"]))
@@ -123,7 +138,13 @@ def test_two_drops_at_once_keep_the_template_total_and_the_per_user_limit(
     assert max(facts.per_owner.values()) <= 2
     assert max(facts.per_owner_drop.values()) == 1
     # Second taps, now that everything is gone: refused, and nothing changes.
-    again = claim_all(client, counters, shop.shop_id, [(n, d) for n in range(0, 100, 10) for d in drops] * 2)
+    again = claim_all(
+        client,
+        counters,
+        shop.shop_id,
+        [(n, d) for n in range(0, 100, 10) for d in drops] * 2,
+        room_id=room_id,
+    )
     assert again["ok"] == 0
     assert run_in_app(client, lambda c: truth(c, template["id"])) == facts
 
@@ -131,7 +152,8 @@ def test_two_drops_at_once_keep_the_template_total_and_the_per_user_limit(
 def test_300_claims_over_http(client: TestClient, shop: ShopKeys) -> None:
     """The crowd through the real ASGI app and the HTTP stack, concurrently on its loop."""
     template = make_template(client, shop, per_user_limit=1, total_quantity=1000)
-    dropped = created(drop(client, shop, make_room(client, shop), template["id"], quantity=50))
+    room_id = make_room(client, shop)
+    dropped = created(drop(client, shop, room_id, template["id"], quantity=50))
     key = run_in_app(client, lambda c: viewer_key(c, shop.shop_id))
     tokens = [
         sign_viewer_token(
@@ -139,6 +161,7 @@ def test_300_claims_over_http(client: TestClient, shop: ShopKeys) -> None:
         )[0]
         for n in range(300)
     ]
+    run_in_app(client, lambda c: arrive(c.counters, room_id, *(f"u:h{n}" for n in range(300))))
 
     async def run(_container: Container) -> list[tuple[int, dict[str, Any]]]:
         transport = httpx2.ASGITransport(app=client.app)
@@ -174,10 +197,12 @@ def test_the_truth_refuses_what_stale_counters_allow(
 
     async def run(container: Container) -> list[str]:
         async with commerce_on(container, counters) as ctx:
+            presence = RoomAudience(ctx.counters)
+            await arrive(ctx.counters, room_id, *(buyer(shop.shop_id, n).viewer_id for n in range(5)))
 
             async def one(n: int, drop_id: int) -> str:
                 try:
-                    await do_claim_coupon(ctx, buyer(shop.shop_id, n), drop_id)
+                    await do_claim_coupon(ctx, buyer(shop.shop_id, n), drop_id, presence=presence)
                 except LiveloopError as exc:
                     return exc.code
                 return "ok"

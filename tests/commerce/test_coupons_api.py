@@ -22,6 +22,7 @@ from tests.commerce.coupons_support import (
     start_show,
 )
 from tests.conftest import ShopKeys, created
+from tests.presence import join
 
 
 def test_templates_are_created_listed_read_and_disabled(client: TestClient, shop: ShopKeys) -> None:
@@ -128,6 +129,7 @@ def test_drop_claim_and_list_with_events(client: TestClient, shop: ShopKeys, eve
     )
 
     alice, bob, carol = (viewer_token(client, shop, name) for name in ("alice", "bob", "carol"))
+    join(client, room_id, alice, bob, carol)
     coupon = created(claim(client, alice, d["id"]))
     assert (coupon["template_id"], coupon["drop_id"], coupon["state"], coupon["name"]) == (
         template["id"],
@@ -193,6 +195,7 @@ def test_claim_refusals(client: TestClient, shop: ShopKeys) -> None:
     room_id = make_room(client, shop)
     d = created(drop(client, shop, room_id, template["id"], quantity=3))
     alice = viewer_token(client, shop, "alice")
+    join(client, room_id, alice)
     for headers, code in [
         ({}, "commerce.buyer_required"),
         (shop.headers(), "auth.invalid_viewer_token"),  # a staff key is not a buyer
@@ -216,7 +219,9 @@ def test_claim_refusals(client: TestClient, shop: ShopKeys) -> None:
     second = created(drop(client, shop, room_id, template["id"], quantity=5))
     created(claim(client, alice, second["id"]))
     client.post(f"/api/v1/coupon-templates/{template['id']}/disable", headers=shop.headers())
-    after_disable = claim(client, viewer_token(client, shop, "bob"), second["id"])
+    bob = viewer_token(client, shop, "bob")
+    join(client, room_id, bob)
+    after_disable = claim(client, bob, second["id"])
     assert (after_disable.status_code, error_code(after_disable)) == (409, "coupon.drop_closed")
     no_drop = drop(client, shop, room_id, template["id"])
     assert (no_drop.status_code, error_code(no_drop)) == (409, "coupon.disabled")
@@ -228,6 +233,7 @@ def test_template_limits_hold_across_drops(client: TestClient, shop: ShopKeys) -
     room_id = make_room(client, shop)
     drops = [created(drop(client, shop, room_id, template["id"], quantity=2))["id"] for _ in range(2)]
     alice, bob, carol = (viewer_token(client, shop, name) for name in ("alice", "bob", "carol"))
+    join(client, room_id, alice, bob, carol)
     created(claim(client, alice, drops[0]))
     created(claim(client, alice, drops[1]))
     third = created(drop(client, shop, room_id, template["id"], quantity=1))

@@ -53,6 +53,7 @@ from tests.backends import REDIS_ENV, backend_url
 from tests.conftest import ShopKeys, created, run_in_app
 from tests.contracts.conftest import drop_namespace
 from tests.interactions.conftest import Clock, Harness
+from tests.presence import join
 from tests.rooms.test_api import make_room
 
 ADAPTERS = (pytest.param("memory"), pytest.param("redis", marks=pytest.mark.redis))
@@ -530,7 +531,9 @@ def test_api_send_list_read_grab(
     assert [p["id"] for p in listed["items"]] == [packet["id"]]
 
     grab = f"/api/v1/viewer/red-packets/{packet['id']}/grab"
-    got = client.post(grab, headers=viewer_token(client, shop, "alice", "小爱"))
+    alice = viewer_token(client, shop, "alice", "小爱")
+    join(client, room_id, alice)
+    got = client.post(grab, headers=alice)
     assert got.status_code == 200, got.text
     assert got.json()["nickname"] == "小爱"
     assert got.json()["amount_cents"] >= 1

@@ -376,10 +376,11 @@ def test_buy_redeems_a_claimed_coupon_once(live_room: LiveRoom) -> None:
         )
     )
     nia = live_room.token("nia")
-    coupon = created(live_room.client.post(f"/api/v1/coupon-drops/{drop['id']}/claim", headers=bearer(nia)))
     with live_room.connect(token=nia) as ws, live_room.connect(token=live_room.token("oli")) as other:
         joined(ws)
         joined(other)
+        claimed = live_room.client.post(f"/api/v1/coupon-drops/{drop['id']}/claim", headers=bearer(nia))
+        coupon = created(claimed)  # from inside the room, as a drop is meant
         buy = {
             "type": "buy",
             "product_id": product["id"],

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from liveloop.shops import Role
 from tests.conftest import ShopKeys, created
+from tests.presence import join
 
 START = "2026-12-01T12:00:00Z"
 END = "2026-12-01T14:00:00Z"
@@ -61,6 +62,7 @@ def test_a_late_joiner_sees_the_flash_sale_and_the_coupon_drop_opened_before(
     drop_body = {"template_id": template["id"], "quantity": 10, "window_seconds": 600}
     drop = created(client.post(f"/api/v1/rooms/{room}/coupon-drops", json=drop_body, headers=owner))
     buyer = viewer_token(client, owner, "early-bird")
+    join(client, room, buyer)
     order = {"flash_sale_id": sale["id"], "quantity": 2, "idempotency_key": "k-1"}
     assert client.post("/api/v1/buyer/orders", json=order, headers=buyer).status_code == 201
     assert client.post(f"/api/v1/coupon-drops/{drop['id']}/claim", headers=buyer).status_code == 201
@@ -190,6 +192,7 @@ def test_closed_tools_are_not_listed(client: TestClient, shop: ShopKeys) -> None
     drop_body = {"template_id": template["id"], "quantity": 1, "window_seconds": 600}
     used_up = created(client.post(f"/api/v1/rooms/{room}/coupon-drops", json=drop_body, headers=owner))
     buyer = viewer_token(client, owner, "fast")
+    join(client, room, buyer)
     assert client.post(f"/api/v1/coupon-drops/{used_up['id']}/claim", headers=buyer).status_code == 201
     disabled = coupon_template(client, owner)
     drop_body = {"template_id": disabled["id"], "quantity": 5, "window_seconds": 600}

@@ -287,6 +287,7 @@ def test_a_late_joiner_sees_the_flash_sale_and_the_coupon_drop_opened_before_it_
     early = site.http.post("/api/v1/viewer-tokens", json={"user_id": "early", "nickname": "早到"}).json()[
         "token"
     ]
+    joined(open_viewer(site.page_url(room, token=early)))  # a drop is claimed from inside the room
     claimed = site.http.post(
         f"/api/v1/coupon-drops/{drop['id']}/claim", headers={"Authorization": f"Bearer {early}"}
     )

@@ -28,6 +28,7 @@ from liveloop.commerce.errors import (
     InvalidCoupon,
     InvalidOrder,
     InvalidSale,
+    NotInRoom,
     OrderNotFound,
     OverLimit,
     PaymentAmountMismatch,
@@ -66,6 +67,7 @@ from liveloop.commerce.payments import (
     SimulatedPayments,
     sign_notification,
 )
+from liveloop.commerce.presence import RoomPresence, check_present
 from liveloop.commerce.runtime import OrderSweeper, commerce_runtime, make_commerce
 from liveloop.commerce.service import get_product_infos
 from liveloop.commerce.stock import do_rebuild_counters
@@ -102,6 +104,7 @@ __all__ = [
     "InvalidCoupon",
     "InvalidOrder",
     "InvalidSale",
+    "NotInRoom",
     "OpenCouponDrop",
     "OrderCancelled",
     "OrderCreated",
@@ -126,6 +129,7 @@ __all__ = [
     "ProductNotFound",
     "RoomFlashSale",
     "RoomNotFound",
+    "RoomPresence",
     "SaleEnded",
     "SaleNotActive",
     "SaleNotFound",
@@ -133,6 +137,7 @@ __all__ = [
     "ShowNotFound",
     "SimulatedPayments",
     "SoldOut",
+    "check_present",
     "commerce_runtime",
     "discount_cents",
     "do_apply_payment_notice",

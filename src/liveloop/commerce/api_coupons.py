@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import AwareDatetime, Field
 
 from liveloop.commerce import coupon_claims, coupons
@@ -19,6 +19,7 @@ from liveloop.commerce.coupon_rules import (
     Validity,
     coupon_state,
 )
+from liveloop.commerce.presence import RoomPresence
 from liveloop.commerce.storage import CouponDropRow, CouponTemplateRow
 from liveloop.core.container import ContainerDep
 from liveloop.core.db import utcnow
@@ -30,6 +31,16 @@ router = APIRouter(responses=ERROR_RESPONSES)  # mounted under /api/v1 by commer
 Id = Annotated[int, Field(ge=1, le=2**53)]
 PathId = Annotated[int, Path(ge=1, le=2**53)]
 Cents = Annotated[int, Field(ge=1, le=10**11, description="Integer cents (分).")]
+
+
+async def room_presence(request: Request) -> RoomPresence | None:
+    """Who is in a room, as the app wired it for lottery draws (``app.state.draw_audience``; None: not
+    wired, and every claim is refused). ``async``: a plain ``def`` would hop to the thread pool."""
+    presence: RoomPresence | None = getattr(request.app.state, "draw_audience", None)
+    return presence
+
+
+PresenceDep = Annotated[RoomPresence | None, Depends(room_presence)]
 
 
 class CouponTemplateIn(StrictModel):
@@ -278,9 +289,13 @@ async def read_coupon_drop(
     status_code=status.HTTP_201_CREATED,
     tags=["buyer"],
 )
-async def claim_coupon(commerce: CommerceDep, buyer: BuyerDep, drop_id: PathId) -> CouponOut:
-    """Claim one coupon of a drop (抢券), with a viewer token; first come, first served."""
-    return coupon_out(await coupon_claims.do_claim_coupon(commerce, buyer, drop_id))
+async def claim_coupon(
+    commerce: CommerceDep, buyer: BuyerDep, presence: PresenceDep, drop_id: PathId
+) -> CouponOut:
+    """Claim one coupon of a drop (抢券), with a viewer token; first come, first served. Only for the
+    room's audience: a viewer not connected to the drop's room now is refused (`rooms.not_present`)."""
+    claimed = await coupon_claims.do_claim_coupon(commerce, buyer, drop_id, presence=presence)
+    return coupon_out(claimed)
 
 
 @router.get("/buyer/coupons", response_model=Page[CouponOut], tags=["buyer"])

@@ -1,9 +1,10 @@
 """Claiming a dropped coupon (抢券), and a buyer's own coupons.
 
-A claim, in order: the drop is checked (this shop's, its window open, its template enabled);
-``Counters.reserve`` refuses the crowd fast (the drop's coupons left, the viewer's coupons of the
-template against its per-user limit); then one SQL transaction issues the coupon. If it fails, the
-reservation is given back.
+A claim, in order: the drop is checked (this shop's, its window open, its template enabled); the
+viewer must be in the drop's room now (one presence read in the Counters, before any counter
+changes, so a refused claim costs no unit); ``Counters.reserve`` refuses the crowd fast (the drop's
+coupons left, the viewer's coupons of the template against its per-user limit); then one SQL
+transaction issues the coupon. If it fails, the reservation is given back.
 
 The SQL store guards itself, so the counters may be lost or run ahead without one coupon too many:
 the transaction's first statement is a conditional UPDATE of the drop's ``claimed`` that cannot pass
@@ -34,6 +35,7 @@ from liveloop.commerce.errors import (
     DropClosed,
 )
 from liveloop.commerce.orders import check_buyer
+from liveloop.commerce.presence import RoomPresence, check_present
 from liveloop.commerce.storage import CouponDropRow, CouponRow, CouponTemplateRow
 from liveloop.core.counters import ReserveStatus
 from liveloop.core.db import Database, utcnow
@@ -130,10 +132,13 @@ async def _issue(
     return coupon
 
 
-async def do_claim_coupon(ctx: CommerceContext, viewer: Viewer, drop_id: int) -> OwnedCoupon:
+async def do_claim_coupon(
+    ctx: CommerceContext, viewer: Viewer, drop_id: int, *, presence: RoomPresence | None
+) -> OwnedCoupon:
     """Give the signed-in viewer one coupon of the drop; emits ``coupon.claimed``.
 
     Refusals change nothing: BuyerRequired (guests, staff), CouponNotFound, DropClosed, CouponExpired,
+    NotInRoom (``presence`` does not see the viewer in the drop's room; None: nobody is seen),
     CouponLimitReached (the template's per-user limit, or a second claim of this drop), CouponSoldOut.
     """
     owner = check_buyer(viewer)
@@ -141,6 +146,7 @@ async def do_claim_coupon(ctx: CommerceContext, viewer: Viewer, drop_id: int) ->
     async with ctx.db.read() as session:
         drop, template = await _drop_and_template(session, viewer.shop_id, drop_id)
     _check_open(drop, template, now)
+    await check_present(presence, room_id=drop.room_id, viewer_id=owner, what="coupons")
     keys = DropKeys(template.id, drop.id, template.per_user_limit)
     reserved = await ctx.coupons.reserve(keys, owner)
     if reserved.status is ReserveStatus.OVER_LIMIT:

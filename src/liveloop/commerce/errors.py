@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liveloop.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from liveloop.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 
 class ProductNotFound(NotFound):
@@ -144,3 +144,10 @@ class DropClosed(Conflict):
     """The drop's claim window is over (or its template was disabled)."""
 
     code = "coupon.drop_closed"
+
+
+class NotInRoom(Forbidden):
+    """The viewer is not in the drop's room now (no heartbeat within the presence window): a drop is
+    for the room's audience. Red packets refuse with it too."""
+
+    code = "rooms.not_present"

@@ -7,7 +7,8 @@ that has no keyword (a keyword lottery is entered by commenting its keyword in t
 
 Drawing needs to know who is in the room and how long they watched: the app provides a
 :class:`~liveloop.interactions.lottery.DrawAudience` as ``app.state.draw_audience``; without one a
-draw answers ``interactions.draw_unavailable``.
+draw answers ``interactions.draw_unavailable``. Grabbing asks it too: only a viewer in the packet's
+room now may grab (``rooms.not_present``; without an audience, nobody over HTTP).
 """
 
 from __future__ import annotations
@@ -132,16 +133,18 @@ async def read_red_packet(ctx: ContextDep, principal: PrincipalDep, packet_id: I
 
 @router.post("/viewer/red-packets/{packet_id}/grab", response_model=GrabOut, tags=["viewer"])
 async def grab_red_packet(
-    container: ContainerDep, ctx: ContextDep, viewer: ViewerDep, packet_id: Id
+    container: ContainerDep, ctx: ContextDep, viewer: ViewerDep, audience: AudienceDep, packet_id: Id
 ) -> GrabOut:
-    """Grab one share (signed-in viewers, once per packet)."""
+    """Grab one share (signed-in viewers, once per packet). Only for the room's audience: a viewer not
+    connected to the packet's room now is refused (`rooms.not_present`)."""
     grabbed = await redpacket_grab.do_grab(
         ctx,
         shop_id=viewer.shop_id,
-        room_id=None,
+        room_id=None,  # not a room socket: the audience must see the viewer in the packet's room
         packet_id=packet_id,
         viewer_id=viewer.viewer_id,
         nickname=viewer.nickname,
+        presence=audience,
     )
     container.events.emit_many(grabbed.events)
     return GrabOut.model_validate(grabbed)

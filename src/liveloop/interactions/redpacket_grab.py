@@ -9,6 +9,10 @@ claimed nor returned, and a viewer holds at most one share of a packet (a unique
 replay, lost counter or rebuild can pay a share twice or a viewer twice. A node that saw a packet run
 out refuses later grabs of it without a round trip.
 
+A red packet is for the room's audience. A grab over a room socket (``room_id`` given) is made in the
+room, so the socket proves presence; any other grab (``room_id`` None: the HTTP route) must be seen in
+the packet's room by ``presence`` (one Counters read, before any counter changes).
+
 Expiry (:func:`do_sweep_red_packets`, every second or so) returns the unclaimed shares: a grab racing
 it either lands first, and counts as grabbed, or finds its share returned and is refused. The grab of
 the last share finishes the packet at once when every other grab has landed; the sweep does otherwise.
@@ -25,6 +29,7 @@ import structlog
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from liveloop.commerce import RoomPresence, check_present
 from liveloop.core.counters import Counters
 from liveloop.core.db import Database
 from liveloop.core.events import Event, make_event
@@ -79,12 +84,17 @@ async def do_grab(
     packet_id: int,
     viewer_id: str,
     nickname: str,
+    presence: RoomPresence | None = None,
 ) -> Grabbed:
     """Hand ``viewer_id`` one share of the packet.
 
+    ``room_id`` is the room of the socket the grab came over: being connected there proves presence.
+    None (a grab from outside a room socket) skips the room check and asks ``presence`` instead.
+
     Refusals change nothing: SignInRequired (guests, staff), RedPacketNotFound (not the shop's, or not
-    in ``room_id``; None skips the room check), RedPacketNotOpen (its countdown runs), RedPacketExpired,
-    Banned, AlreadyGrabbed, RedPacketEmpty, GrabFailed (SQL disagreed with the counters; logged).
+    in ``room_id``), RedPacketNotOpen (its countdown runs), RedPacketExpired, NotInRoom (``room_id`` and
+    ``presence`` None, or ``presence`` does not see the viewer in the packet's room), Banned,
+    AlreadyGrabbed, RedPacketEmpty, GrabFailed (SQL disagreed with the counters; logged).
     """
     _check_signed_in(viewer_id)
     meta = await packet_meta(ctx, shop_id=shop_id, packet_id=packet_id)
@@ -100,6 +110,8 @@ async def do_grab(
         raise RedPacketExpired(f"red packet {packet_id} has expired")
     if _exhausted.of(ctx.cache).get(packet_id):
         raise RedPacketEmpty("every share of this red packet has been grabbed")
+    if room_id is None:
+        await check_present(presence, room_id=meta.room_id, viewer_id=viewer_id, what="red packets")
     await check_join(ctx, shop_id=shop_id, room_id=meta.room_id, viewer_id=viewer_id)
     try:
         return await _grab(ctx, meta, viewer_id=viewer_id, nickname=nickname, now=now)
