@@ -423,3 +423,34 @@ def test_the_page_carries_the_open_tools_and_its_assets_are_served(
     for name in ("live-tools.css", "live-sheets.css"):
         assert client.get(f"/static/{name}").headers["content-type"].startswith("text/css")
         assert f'href="/static/{name}?v=' in page.text
+
+
+def test_a_claim_while_the_room_socket_is_down_is_refused_and_stays_open_to_a_retry(
+    site: Site, open_viewer: OpenViewer
+) -> None:
+    """A drop is for the room's audience: a page whose socket cannot reach the room is not in it."""
+    room = site.room("断线领券")
+    site.live_show(room, "断线专场")
+    template = post(
+        site,
+        "/api/v1/coupon-templates",
+        {
+            "name": "在场专享券",
+            "kind": "amount_off",
+            "amount_off_cents": 300,
+            "valid_days": 7,
+            "total_quantity": 20,
+        },
+    )
+    drop = post(site, f"/api/v1/rooms/{room}/coupon-drops", {"template_id": template["id"], "quantity": 5})
+
+    def no_room_socket(page: Any) -> None:
+        page.route_web_socket(re.compile(r"/ws/rooms/"), lambda socket: socket.close())
+
+    viewer = open_viewer(site.page_url(room, token=site.token("offline", "掉线的人")), before=no_room_socket)
+    coupon = viewer.page.locator(f'.coupon-tile[data-drop="{drop["id"]}"]')
+    expect(coupon).to_contain_text("在场专享券")
+    coupon.locator(".tile-action").tap()
+    expect(viewer.page.locator(".toast")).to_have_text("正在重新连接直播间，请稍后再领")
+    expect(coupon.locator(".tile-action")).to_be_enabled()
+    assert site.http.get(f"/api/v1/coupon-drops/{drop['id']}").json()["claimed"] == 0

@@ -58,8 +58,9 @@
     else if (code === "coupon.sold_out" || code === "coupon.drop_closed") text = T.coupon_gone;
     else if (code === "coupon.expired") text = T.coupon_expired;
     if (text === null) {
-      entry.button.disabled = false;
-      toast(answer.status === 0 ? T.error_offline : fill(T.tool_failed, { message: code || answer.status }));
+      entry.button.disabled = false; // a retry may succeed: offline, or not (yet) back in the room
+      if (code === "rooms.not_present") toast(T.coupon_not_in_room);
+      else toast(answer.status === 0 ? T.error_offline : fill(T.tool_failed, { message: code || answer.status }));
       return;
     }
     entry.status.textContent = text;
