@@ -62,16 +62,22 @@ class SocketBuyer(RawSocket):
         self.ticks = ticks
         self.waiting: set[int] = set()
         self.sent_ns = 0
+        self.lost_why = ""
 
     def buy(self) -> None:
-        self.waiting.update(self.requests)
         self.sent_ns = time.perf_counter_ns()
+        if self.closed:  # the server closed it after the join: each request fails, none is lost
+            for index in self.requests:
+                self.run.answer(index, f"before the sale: {self.lost_why}", self.sent_ns)
+            return
+        self.waiting.update(self.requests)
         self.send_raw(self.payload)
 
     def on_frame(self, opcode: int, data: bytes, start: int, end: int) -> None:
         if opcode == OP_TEXT:
             if data.startswith(_TICK, start):
                 self.ticks["tick_frames"] += 1
+                self._count_tick(orjson.loads(data[start:end]))
                 return
             body = orjson.loads(data[start:end])
             kind = body.get("type")
@@ -92,13 +98,22 @@ class SocketBuyer(RawSocket):
             code = int.from_bytes(data[start : start + 2], "big") if end - start >= 2 else 1005
             self._lost(f"closed {code}")
 
+    def _count_tick(self, tick: dict[str, Any]) -> None:
+        """What the room's ticks carried during the sale, by part: it names a tick storm's cause."""
+        for name in tick.get("counts") or ():
+            self.ticks[f"tick counts.{name}"] += 1
+        for item in tick.get("items") or ():
+            self.ticks[f"tick items.{(item.get('data') or {}).get('type')}"] += 1
+        if tick.get("entered"):
+            self.ticks["tick entered"] += 1
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost("connection_lost")
 
     def _lost(self, why: str) -> None:
         if self.closed:
             return
-        self.closed = True
+        self.closed, self.lost_why = True, why
         self.fail(why)
         for index in sorted(self.waiting):  # not retried: a retry would be a second request
             self.run.answer(index, why, self.sent_ns)
