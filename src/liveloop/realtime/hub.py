@@ -123,7 +123,9 @@ class RoomHub:
             counts_seconds=cfg.counts_seconds,
         )
         self._peers: dict[str, Peer] = {}
-        self._peer_list: tuple[Peer, ...] = ()
+        #: The peers as a tuple for the flush, rebuilt on the first flush after a change (None): a
+        #: crowd joining between two ticks costs one copy, not one per join.
+        self._peer_list: tuple[Peer, ...] | None = ()
         self._wake = asyncio.Event()
         self._running = False
         self._stopping = False
@@ -163,14 +165,14 @@ class RoomHub:
         if peer.peer_id in self._peers:
             raise ValueError(f"peer {peer.peer_id!r} is already attached")
         self._peers[peer.peer_id] = peer
-        self._peer_list = tuple(self._peers.values())
+        self._peer_list = None
         return self.resume(peer, epoch=epoch, offset=offset)
 
     def detach(self, peer: Peer) -> None:
         """Stop writing to ``peer``; a no-op if it is not (or no longer) attached."""
         if self._peers.get(peer.peer_id) is peer:
             del self._peers[peer.peer_id]
-            self._peer_list = tuple(self._peers.values())
+            self._peer_list = None
 
     def publish(self, item: StreamItem) -> None:
         """Queue ``item`` (positive, globally assigned offset) for the next tick.
@@ -235,6 +237,8 @@ class RoomHub:
         """Close this tick: sample, commit to history, encode once, write to every peer."""
         tick = self._batch.take()
         peers = self._peer_list
+        if peers is None:
+            peers = self._peer_list = tuple(self._peers.values())
         if tick.empty or not peers:
             return TickStats(items=len(tick.items), dropped_comments=tick.dropped_comments)
         body: dict[str, Any] = {
