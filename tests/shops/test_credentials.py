@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -66,3 +67,36 @@ def test_previous_key_still_verifies_after_rotation() -> None:
     token = sign(key="old" * 15)
     claims = credentials.verify_viewer_token(token, shop_id=7, keys=["new" * 15, "old" * 15])
     assert claims["sub"] == "alice"
+
+
+def _segment(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_the_shop_is_read_from_the_header_alone_and_verification_checks_the_rest() -> None:
+    head, body, sig = sign().split(".")
+    garbled = f"{head}.{body[:-3]}!!!.{sig}"
+    assert credentials.viewer_token_shop(garbled) == 7  # only picks the key to verify with
+    with pytest.raises(InvalidViewerToken):
+        credentials.verify_viewer_token(garbled, shop_id=7, keys=["k" * 43])
+    foreign = _segment(b'{"alg":"HS256","typ":"JWT","kid":"shop:8"}')
+    with pytest.raises(InvalidViewerToken):  # claims of shop 7 under a header naming shop 8
+        credentials.verify_viewer_token(f"{foreign}.{body}.{sig}", shop_id=8, keys=["k" * 43])
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b'{"alg":"HS256"}', b'{"kid":7}', b'{"kid":"shop:"}', b'{"kid":"shop:-1"}', b'["shop:7"]', b"shop:7"],
+)
+def test_headers_naming_no_shop_are_refused(header: bytes) -> None:
+    with pytest.raises(InvalidViewerToken):
+        credentials.viewer_token_shop(f"{_segment(header)}.e30.c2ln")
+
+
+@given(st.text(max_size=80) | st.binary(max_size=60).map(lambda raw: _segment(raw) + ".x.y"))
+def test_any_string_names_a_shop_or_is_refused_as_a_viewer_token(raw: str) -> None:
+    try:
+        shop_id = credentials.viewer_token_shop(raw)
+    except InvalidViewerToken:
+        return
+    assert shop_id >= 0

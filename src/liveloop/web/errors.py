@@ -44,7 +44,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _on_liveloop_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LiveloopError)
-    return error_response(exc.status, exc.code, exc.message, jsonable_encoder(exc.details))
+    details = None if exc.details is None else jsonable_encoder(exc.details)
+    return error_response(exc.status, exc.code, exc.message, details)
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:

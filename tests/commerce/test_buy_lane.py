@@ -1,0 +1,120 @@
+"""The buy route's fast lane serves well-formed orders as the FastAPI route does, and passes the rest on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from starlette.datastructures import Headers
+from starlette.testclient import TestClient
+
+from liveloop.commerce.api_buy_lane import BuyLane, well_formed_order
+from liveloop.commerce.api_buyer import place_order
+from tests.commerce.conftest import bearer, error_code, make_product, viewer_token
+from tests.conftest import ShopKeys
+
+JSON = "application/json"
+#: A JSON body the lane leaves to the FastAPI route (it serves exactly ``application/json``).
+ROUTE_JSON = "application/json; charset=utf-8"
+
+
+def post(client: TestClient, token: str, body: Any, *, content_type: str = JSON, **headers: str) -> Any:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post(
+        "/api/v1/buyer/orders", content=raw, headers=bearer(token) | {"Content-Type": content_type} | headers
+    )
+
+
+def test_the_lane_takes_only_well_formed_orders() -> None:
+    def parsed(body: bytes, **headers: str) -> Any:
+        return well_formed_order(Headers(headers), body)
+
+    assert parsed(b'{"flash_sale_id": 3}', **{"content-type": JSON}) is not None
+    order, key = parsed(b'{"product_id": 3, "quantity": 2}', **{"content-type": JSON, "idempotency-key": "k"})
+    assert (order.product_id, order.quantity, key) == (3, 2, "k")
+    refused: list[tuple[bytes, dict[str, str]]] = [
+        (b'{"product_id": 3}', {}),  # no content type
+        (b'{"product_id": 3}', {"content-type": ROUTE_JSON}),
+        (b'{"product_id": 3}', {"content-type": "text/plain"}),
+        (b"", {"content-type": JSON}),
+        (b'{"product_id": 3', {"content-type": JSON}),
+        (b"\xff\xfe{", {"content-type": JSON}),
+        (b"[" * 100_000 + b"]" * 100_000, {"content-type": JSON}),
+        (b'{"product_id": 3, "extra": 1}', {"content-type": JSON}),
+        (b'{"quantity": 0}', {"content-type": JSON}),
+        (b'{"product_id": 3}', {"content-type": JSON, "idempotency-key": "has space"}),
+        (b'{"product_id": 3}', {"content-type": JSON, "idempotency-key": "k" * 65}),
+    ]
+    for body, headers in refused:
+        assert parsed(body, **headers) is None, (body[:40], headers)
+
+
+def test_lane_and_route_answer_an_order_byte_for_byte_alike(client: TestClient, shop: ShopKeys) -> None:
+    product = make_product(client, shop)
+    alice = viewer_token(client, shop, "alice")
+    body = {"product_id": product["id"], "quantity": 2}
+    placed = post(client, alice, body, **{"Idempotency-Key": "k1"})  # the lane
+    assert placed.status_code == 201, placed.text
+    assert "idempotent-replayed" not in placed.headers
+    for content_type in (ROUTE_JSON, JSON):  # a replay through the route, then the lane
+        again = post(client, alice, body, content_type=content_type, **{"Idempotency-Key": "k1"})
+        assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+        assert again.content == placed.content
+        assert again.headers["content-type"] == placed.headers["content-type"] == JSON
+    by_route = post(client, alice, body, content_type=ROUTE_JSON, **{"Idempotency-Key": "k2"})
+    assert by_route.status_code == 201, by_route.text
+    assert by_route.json().keys() == placed.json().keys()
+    assert by_route.json()["id"] != placed.json()["id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "answer"),
+    [
+        (b'{"product_id": 1', {}, (400, "request.malformed_json")),
+        ({"product_id": 1, "extra": 1}, {}, (422, "request.validation_error")),
+        ({"product_id": 1, "quantity": 100}, {}, (422, "request.validation_error")),
+        ({"product_id": 1}, {"Idempotency-Key": "has space"}, (422, "request.validation_error")),
+        (
+            {"product_id": 1, "idempotency_key": "a"},
+            {"Idempotency-Key": "b"},
+            (422, "commerce.invalid_order"),
+        ),
+        ({"product_id": 1}, {}, (422, "commerce.invalid_order")),
+        ({"product_id": 10**9, "idempotency_key": "a"}, {}, (404, "commerce.product_not_found")),
+    ],
+)
+def test_what_the_lane_leaves_or_refuses_is_answered_as_before(
+    client: TestClient, shop: ShopKeys, body: Any, headers: dict[str, str], answer: tuple[int, str]
+) -> None:
+    alice = viewer_token(client, shop, "alice")
+    for content_type in (JSON, ROUTE_JSON):
+        response = post(client, alice, body, content_type=content_type, **headers)
+        assert (response.status_code, error_code(response)) == answer, response.text
+
+
+def test_a_token_is_checked_before_the_body_on_both_paths(client: TestClient, shop: ShopKeys) -> None:
+    for content_type in (JSON, ROUTE_JSON):
+        for body in ({"product_id": 1, "idempotency_key": "a"}, {"extra": 1}):
+            response = post(client, "not.a.jwt", body, content_type=content_type)
+            assert (response.status_code, error_code(response)) == (401, "auth.invalid_viewer_token")
+            guest = client.post("/api/v1/buyer/orders", json=body)
+            assert (guest.status_code, error_code(guest)) == (401, "commerce.buyer_required")
+
+
+def test_the_lane_serves_posts_only_and_keeps_the_route_metrics_label(
+    client: TestClient, shop: ShopKeys
+) -> None:
+    app: Any = client.app
+    lane = app.router.routes[0]
+    assert isinstance(lane, BuyLane)
+    assert lane.operation.endpoint is place_order
+    wrong_method = client.get("/api/v1/buyer/orders", headers=bearer(viewer_token(client, shop, "a")))
+    assert (wrong_method.status_code, error_code(wrong_method)) == (405, "request.method_not_allowed")
+    product = make_product(client, shop)
+    alice = viewer_token(client, shop, "alice")
+    for key, content_type in (("m1", JSON), ("m2", ROUTE_JSON)):
+        body = {"product_id": product["id"], "idempotency_key": key}
+        assert post(client, alice, body, content_type=content_type).status_code == 201
+    labels = {"method": "POST", "route": lane.operation.path, "status": "201"}
+    assert app.state.registry.get_sample_value("liveloop_http_requests_total", labels) == 2
