@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import jwt
 import pytest
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from liveloop.core.container import Container
 from liveloop.core.db import Database
-from liveloop.shops import InvalidViewerToken, Viewer, get_viewer
+from liveloop.shops import InvalidViewerToken, Viewer, credentials, get_viewer
 from liveloop.shops.credentials import sign_viewer_token
 from liveloop.shops.viewer_keys import ViewerKeyCache
 from tests.conftest import ShopKeys, created, run_in_app
@@ -170,5 +171,37 @@ def test_a_busy_shop_refreshes_its_keys_in_the_background(client: TestClient, sh
         with counted(container.db) as statements:
             await get_viewer(container.db, raw, keys=cache)
         assert statements == []
+
+    run_in_app(client, run)
+
+
+def test_a_verified_token_skips_the_signature_check_until_it_expires(
+    client: TestClient, shop: ShopKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = token(client, shop, "again")
+    other = token(client, shop, "other")
+    expires = jwt.decode(raw, options={"verify_signature": False})["exp"]
+    checks: list[str] = []
+    real = credentials.verify_viewer_token
+
+    def spy(raw_token: str, **kwargs: Any) -> dict[str, Any]:
+        checks.append(raw_token)
+        return real(raw_token, **kwargs)
+
+    monkeypatch.setattr(credentials, "verify_viewer_token", spy)
+    wall = Clock()
+    wall.now = expires - 60.0
+
+    async def run(container: Container) -> None:
+        cache = ViewerKeyCache(container.db, wall_clock=wall)
+        first = await get_viewer(container.db, raw, keys=cache)
+        for _ in range(3):
+            assert await get_viewer(container.db, raw, keys=cache) == first
+        assert checks == [raw]
+        assert (await get_viewer(container.db, other, keys=cache)).user_id == "other"
+        assert checks == [raw, other]  # each token is checked once
+        wall.now = expires  # its exp has come: the signature check (and its expiry error) again
+        await get_viewer(container.db, raw, keys=cache)
+        assert checks == [raw, other, raw]
 
     run_in_app(client, run)
