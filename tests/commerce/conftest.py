@@ -13,8 +13,16 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from liveloop.commerce import CommerceContext, OrderPolicy, Payments, commerce_runtime, make_commerce
+from liveloop.commerce import (
+    CommerceContext,
+    OrderPolicy,
+    Payments,
+    SimulatedPayments,
+    commerce_runtime,
+    make_commerce,
+)
 from liveloop.core.container import Container
+from liveloop.core.counters import Counters
 from liveloop.core.events import Event
 from liveloop.settings import Settings
 from liveloop.web.app import create_app
@@ -34,6 +42,17 @@ def client(settings: Settings) -> Iterator[TestClient]:
         with test_client.portal.wrap_async_context_manager(runtime) as commerce:
             app.state.commerce = commerce
             yield test_client
+
+
+def commerce_over(container: Container, counters: Counters) -> CommerceContext:
+    """A commerce context on the app's database and bus over ``counters``; payments never confirm."""
+    return CommerceContext(
+        db=container.db,
+        counters=counters,
+        events=container.events,
+        payments=SimulatedPayments(delay_seconds=None),
+        policy=TEST_POLICY,
+    )
 
 
 def commerce_of(client: TestClient) -> CommerceContext:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from liveloop.adapters.redis import RedisCounters, make_redis
-from liveloop.commerce import CommerceContext, OrderRequest, SimulatedPayments, do_place_order
+from liveloop.commerce import CommerceContext, OrderRequest, do_place_order
 from liveloop.commerce.stock import StockTarget
 from liveloop.commerce.storage import FlashSaleRow, OrderRow
 from liveloop.core.container import Container
@@ -30,7 +30,7 @@ from liveloop.shops import Viewer
 from liveloop.shops.credentials import sign_viewer_token
 from liveloop.shops.storage import ShopRow
 from tests.backends import REDIS_ENV, backend_url
-from tests.commerce.conftest import TEST_POLICY, make_sale
+from tests.commerce.conftest import commerce_over, make_sale
 from tests.conftest import ShopKeys, run_in_app
 
 COUNTERS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
@@ -48,13 +48,7 @@ async def commerce_on(container: Container, kind: str) -> AsyncIterator[Commerce
     if kind == "redis":
         redis = make_redis(backend_url(REDIS_ENV))
         counters = RedisCounters(redis, namespace=f"test:{uuid.uuid4().hex}")
-    ctx = CommerceContext(
-        db=container.db,
-        counters=counters,
-        events=container.events,
-        payments=SimulatedPayments(delay_seconds=None),
-        policy=TEST_POLICY,
-    )
+    ctx = commerce_over(container, counters)
     try:
         yield ctx
     finally:

@@ -14,7 +14,6 @@ import pytest
 from starlette.testclient import TestClient
 
 from liveloop.adapters.memory import MemoryCounters
-from liveloop.commerce import CommerceContext, SimulatedPayments
 from liveloop.commerce.coupon_cache import DropKeys
 from liveloop.commerce.coupon_claims import do_claim_coupon
 from liveloop.core.container import Container
@@ -22,7 +21,7 @@ from liveloop.core.counters import Counters
 from liveloop.core.errors import LiveloopError
 from liveloop.realtime.audience import RoomAudience
 from liveloop.shops import Role
-from tests.commerce.conftest import TEST_POLICY, error_code, viewer_token
+from tests.commerce.conftest import commerce_over, error_code, viewer_token
 from tests.commerce.coupons_support import claim, drop, make_room, make_template, my_coupons
 from tests.commerce.test_concurrency import COUNTERS, buyer, commerce_on
 from tests.commerce.test_coupon_concurrency import Truth, truth
@@ -133,13 +132,7 @@ def test_a_heartbeat_counts_for_the_presence_window_and_no_longer(client: TestCl
 
     async def run(container: Container) -> list[str]:
         counters = MemoryCounters(namespace="presence-window", clock=lambda: now[0])
-        ctx = CommerceContext(
-            db=container.db,
-            counters=counters,
-            events=container.events,
-            payments=SimulatedPayments(delay_seconds=None),
-            policy=TEST_POLICY,
-        )
+        ctx = commerce_over(container, counters)
         presence = RoomAudience(counters)
         await arrive(counters, room_id, "u:b1", "u:b2")
         outcomes = []

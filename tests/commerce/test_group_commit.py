@@ -62,6 +62,7 @@ def test_concurrent_units_share_few_transactions(client: TestClient) -> None:
         db = container.db
         shops = await new_shops(db, 60)
         later = await new_shops(db, 2)
+        alone = await new_shops(db, 5)
         writer = GroupCommit(db)
         commits = commits_of(db)
         results = await asyncio.gather(*(writer.run(secret(shop)) for shop in shops))
@@ -73,6 +74,10 @@ def test_concurrent_units_share_few_transactions(client: TestClient) -> None:
         for shop in later:
             await writer.run(secret(shop))
         assert len(commits) == batched + 2
+        # The control: the same crowd, one unit per transaction, commits once per unit.
+        one_by_one = GroupCommit(db, max_batch=1)
+        await asyncio.gather(*(one_by_one.run(secret(shop)) for shop in alone))
+        assert len(commits) == batched + 2 + len(alone)
 
     run_in_app(client, run)
 

@@ -151,11 +151,10 @@ class TickBatch:
         items = self._take_items()
         dropped = self._take_dropped()
         pinned_changed, self._pinned_changed = self._pinned_changed, False
-        counts = self._take_counts()
-        entered = self._take_entered()
-        if counts or entered is not None or any(item.lane is Lane.NOTICE for item in items):
+        tick = Tick(items, self._take_counts(), self._take_entered(), pinned_changed, self._pinned, dropped)
+        if not tick.empty:  # whatever waited for the cadence went out with it
             self._counts_at = now
-        return Tick(items, counts, entered, pinned_changed, self._pinned, dropped)
+        return tick
 
     def _take_dropped(self) -> int:
         dropped, self._dropped_now = self._dropped_now, 0

@@ -103,8 +103,6 @@ class ViewerKeyCache:
         return claims
 
     def _remember(self, token: str, shop_id: int, keys: tuple[str, ...], claims: dict[str, Any]) -> None:
-        if not isinstance(claims.get("exp"), int | float):
-            return  # verify_viewer_token requires exp; this only keeps the cache honest if it did not
         if len(self._verified) >= MAX_VERIFIED_TOKENS:
             self._verified.clear()
         self._verified[token] = (shop_id, keys, claims)
