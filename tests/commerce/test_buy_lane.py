@@ -9,8 +9,8 @@ import pytest
 from starlette.datastructures import Headers
 from starlette.testclient import TestClient
 
-from liveloop.commerce.api_buy_lane import BuyLane, well_formed_order
-from liveloop.commerce.api_buyer import place_order
+from liveloop.commerce import orders
+from liveloop.commerce.api_buy_lane import BuyLane, buy_path, well_formed_order
 from tests.commerce.conftest import bearer, error_code, make_product, viewer_token
 from tests.conftest import ShopKeys
 
@@ -106,9 +106,17 @@ def test_the_lane_serves_posts_only_and_keeps_the_route_metrics_label(
     client: TestClient, shop: ShopKeys
 ) -> None:
     app: Any = client.app
-    lane = app.router.routes[0]
+    path = buy_path()
+    lane = app.front_lanes[path]
     assert isinstance(lane, BuyLane)
-    assert lane.operation.endpoint is place_order
+    served: list[int] = []
+    serve = lane._serve
+
+    async def counted(*args: Any) -> Any:
+        served.append(1)
+        return await serve(*args)
+
+    lane._serve = counted
     wrong_method = client.get("/api/v1/buyer/orders", headers=bearer(viewer_token(client, shop, "a")))
     assert (wrong_method.status_code, error_code(wrong_method)) == (405, "request.method_not_allowed")
     product = make_product(client, shop)
@@ -116,5 +124,38 @@ def test_the_lane_serves_posts_only_and_keeps_the_route_metrics_label(
     for key, content_type in (("m1", JSON), ("m2", ROUTE_JSON)):
         body = {"product_id": product["id"], "idempotency_key": key}
         assert post(client, alice, body, content_type=content_type).status_code == 201
-    labels = {"method": "POST", "route": lane.operation.path, "status": "201"}
+    assert served == [1]  # the lane served the first, the route the second
+    labels = {"method": "POST", "route": path, "status": "201"}
     assert app.state.registry.get_sample_value("liveloop_http_requests_total", labels) == 2
+    latency = {"method": "POST", "route": path}
+    assert app.state.registry.get_sample_value("liveloop_http_request_duration_seconds_count", latency) == 2
+
+
+def test_a_body_over_the_limit_is_refused_as_before(client: TestClient, shop: ShopKeys) -> None:
+    app: Any = client.app
+    limit = app.front_lanes[buy_path()].max_body_bytes
+    alice = viewer_token(client, shop, "alice")
+    padded = b'{"product_id": 1, "idempotency_key": "k"' + b" " * limit + b"}"
+    response = post(client, alice, padded)
+    assert (response.status_code, error_code(response)) == (413, "request.body_too_large")
+
+
+def test_an_unexpected_error_is_a_500_on_both_paths_and_counted(
+    client: TestClient, shop: ShopKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the store is on fire")
+
+    monkeypatch.setattr(orders, "do_place_order", broken)
+    app: Any = client.app
+    alice = viewer_token(client, shop, "alice")
+    with TestClient(app, raise_server_exceptions=False) as quiet:
+        for key, content_type in (("e1", JSON), ("e2", ROUTE_JSON)):
+            response = post(
+                quiet, alice, {"product_id": 1, "idempotency_key": key}, content_type=content_type
+            )
+            assert (response.status_code, error_code(response)) == (500, "internal_error"), response.text
+    with pytest.raises(RuntimeError, match="on fire"):  # and the error goes on up to the server
+        post(client, alice, {"product_id": 1, "idempotency_key": "e3"})
+    labels = {"method": "POST", "route": buy_path(), "status": "500"}
+    assert app.state.registry.get_sample_value("liveloop_http_requests_total", labels) == 3

@@ -34,6 +34,30 @@ def test_metrics_count_requests_by_route_template(client: TestClient, shop: Shop
     assert "liveloop_realtime_comments_dropped" in text  # the operators' view of sampling
 
 
+def test_every_routes_metric_label_is_its_full_template(client: TestClient, shop: ShopKeys) -> None:
+    """Routers included into others once lost their prefix in the label (``/orders``)."""
+    viewer = client.post("/api/v1/viewer-tokens", json={"user_id": "u1"}, headers=shop.headers()).json()
+    for path, headers in [
+        ("/api/v1/orders", shop.headers()),
+        ("/api/v1/flash-sales/12345", shop.headers()),
+        ("/api/v1/coupon-templates", shop.headers()),
+        ("/api/v1/buyer/orders/12345", {"Authorization": f"Bearer {viewer['token']}"}),
+        ("/api/v1/products/12345", shop.headers()),
+    ]:
+        client.get(path, headers=headers)
+    registry = client.app.state.registry  # type: ignore[attr-defined]
+    labels = {
+        sample.labels["route"]
+        for metric in registry.collect()
+        for sample in metric.samples
+        if sample.name == "liveloop_http_requests_total"
+    }
+    api_paths = set(client.get("/openapi.json").json()["paths"])
+    assert {"/api/v1/orders", "/api/v1/coupon-templates", "/api/v1/buyer/orders/{order_id}"} <= labels
+    assert {label for label in labels if label.startswith("/api/")} <= api_paths
+    assert all(label.startswith("/") or label == "unmatched" for label in labels), labels
+
+
 def test_readiness_fails_when_database_is_gone(client: TestClient) -> None:
     async def broken() -> None:
         raise ConnectionError("database down")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, status
 from pydantic import Field, HttpUrl
 
-from liveloop.commerce import api_coupons, api_orders, service
+from liveloop.commerce import service
 from liveloop.commerce.stock import StockCache, StockTarget
 from liveloop.core.container import ContainerDep
 from liveloop.core.pagination import Page, page_of
@@ -106,9 +106,3 @@ async def update_product(
 @router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["catalog"])
 async def archive_product(container: ContainerDep, principal: PrincipalDep, product_id: ProductId) -> None:
     await service.do_archive_product(container.db, principal, product_id)
-
-
-# Flash sales, orders and coupons ride on this router. The buyer routes (``api_buyer.router``) do
-# not: the app mounts them first of all its routes, as the flash sale's buy route is its hottest.
-router.include_router(api_orders.router)
-router.include_router(api_coupons.router)

@@ -1,39 +1,48 @@
-"""The buy route's fast lane: well-formed ``POST /api/v1/buyer/orders`` requests skip FastAPI's
-routing, dependency solving and request wrapping.
+"""The buy route's fast lane: well-formed ``POST /api/v1/buyer/orders`` requests are served in front
+of FastAPI, its middleware stack, routing, dependency solving and request wrapping.
 
-In a flash sale nearly every request is this one, and nearly every answer a cheap "sold out". On a
-slow core FastAPI's machinery around the route cost ~350 us of CPU per answer, more than the token
-check and the grab together (measured in process: ~900 us per sold-out answer through the route,
-~550 us through this lane).
+In a flash sale nearly every request is this one, and nearly every answer a cheap "sold out". Each
+layer a request passes costs a coroutine and a ``send`` wrapper; py-spy of a sold-out answer put
+~30 % of the server's CPU in the middleware stack and routing alone (session 6) after the lane had
+already skipped FastAPI's routing and dependency solving (session 5).
 
 The lane serves only requests whose every input is well-formed: ``Content-Type: application/json``,
-a body that :class:`~liveloop.commerce.api_buyer.BuyerOrderIn` accepts (parsed as FastAPI parses
-it) and, when sent, a valid ``Idempotency-Key`` header. Anything else goes on, untouched, to the
-FastAPI route, which answers it as it always has. Both serve a request with the same code: the
-``current_buyer`` scheme (the token), :func:`~liveloop.commerce.api_buyer.buy` (the order), the
-app's middleware and error handlers. The route stays the one the OpenAPI document describes.
+an ``Authorization`` header, a ``Content-Length`` within the app's body limit, a body that
+:class:`~liveloop.commerce.api_buyer.BuyerOrderIn` accepts (parsed as FastAPI parses it) and, when
+sent, a valid ``Idempotency-Key`` header. Anything else goes on, untouched (body replayed), through
+the whole app to the FastAPI route, which answers it as it always has and which the OpenAPI
+document describes. What the skipped layers do for a served request the lane does itself, with the
+app's own parts: the same ``current_buyer`` scheme (the token), :func:`~liveloop.commerce.api_buyer.buy`
+(the order), the app's exception handlers (looked up as Starlette's middleware looks them up) and
+its HTTP metrics, under the route's template. ``tests/commerce/test_buy_lane.py`` holds both paths
+to the same bytes.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
+from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from liveloop.commerce.api_buyer import BuyerOrderIn, Key, buy, current_buyer, place_order, router
 
-__all__ = ["BuyLane", "buy_lane", "well_formed_order"]
+__all__ = ["BuyLane", "Observe", "buy_path", "well_formed_order"]
 
-#: Set in the scope of a request the lane passed on, so that it does not take it again.
-_PASSED = "liveloop.buy_lane.passed"
 _KEY = TypeAdapter(Key)
+#: ``observe(method, route template, status, seconds)``: the app's HTTP metrics.
+Observe = Callable[[str, str, int, float], None]
+_Handler = Callable[[Request, Exception], Any]
 
 
 def well_formed_order(headers: Headers, body: bytes) -> tuple[BuyerOrderIn, str | None] | None:
@@ -49,60 +58,117 @@ def well_formed_order(headers: Headers, body: bytes) -> tuple[BuyerOrderIn, str 
         return None
 
 
-class BuyLane(Route):
-    """A Starlette route for ``POST`` at the buy route's path, tried before every other route.
+def _declared_length(scope: Scope, max_bytes: int) -> int | None:
+    """The request's ``Content-Length`` when it is the lane's to serve (one within ``max_bytes``,
+    with an ``Authorization`` header and JSON declared), else None."""
+    length = None
+    authorized = json_body = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if length is not None or not value.isdigit():
+                return None
+            length = int(value)
+        elif name == b"authorization":
+            authorized = True
+        elif name == b"content-type":
+            json_body = value == b"application/json"
+    if length is None or length > max_bytes or not (authorized and json_body):
+        return None
+    return length
 
-    It matches nothing else (other methods find the FastAPI route, as before) and reports the
-    FastAPI route as the scope's ``route``, so the metrics label is the same on both paths.
-    """
 
-    def __init__(self, path: str, *, operation: APIRoute, fallback: ASGIApp) -> None:
-        super().__init__(path, _Lane(fallback), methods=["POST"], include_in_schema=False)
-        self.operation = operation
+class BuyLane:
+    """The ASGI app the outermost layer (:class:`liveloop.web.asgi.LiveloopApp`) hands requests for
+    the buy route's path. ``fallback`` (the app with its whole stack) serves what the lane passes
+    on; ``app`` is the app itself (``request.app``), whose exception handlers the lane uses."""
 
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http" or scope["method"] != "POST" or _PASSED in scope:
-            return Match.NONE, {}
-        match, child_scope = super().matches(scope)
-        if match is not Match.FULL:
-            return Match.NONE, {}
-        return match, {**child_scope, "route": self.operation}
-
-
-class _Lane:
-    """The lane's ASGI app: serve a well-formed order, pass anything else on to ``fallback``."""
-
-    def __init__(self, fallback: ASGIApp) -> None:
+    def __init__(
+        self, *, path: str, app: Starlette, fallback: ASGIApp, observe: Observe, max_body_bytes: int
+    ) -> None:
+        self.path = path
+        self.app = app
         self.fallback = fallback
+        self.observe = observe
+        self.max_body_bytes = max_body_bytes
+
+    @property
+    def handlers(self) -> Mapping[Any, _Handler]:
+        found: Mapping[Any, _Handler] = self.app.exception_handlers
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "POST" or _declared_length(scope, self.max_body_bytes) is None:
+            await self.fallback(scope, receive, send)
+            return
+        started = time.perf_counter()
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client left: nobody to answer
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
         request = Request(scope, receive)
-        try:
-            body = await request.body()
-        except Exception as exc:  # as FastAPI answers a body it could not read
-            raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
         parsed = well_formed_order(request.headers, body)
         if parsed is None:
-            scope[_PASSED] = True
             await self.fallback(scope, _replay(body, receive), send)
             return
-        order, idempotency_key = parsed
-        buyer = await current_buyer(request)
-        placed, replayed = await buy(request, buyer=buyer, body=order, idempotency_key=idempotency_key)
-        response = Response(
+        scope["app"] = self.app  # what Starlette sets: ``request.app`` is the app
+        try:
+            response = await self._serve(request, *parsed)
+        except Exception as exc:
+            self.observe("POST", self.path, 500, time.perf_counter() - started)
+            await self._unexpected(request, exc, send)
+            raise
+        await response(scope, receive, send)
+        self.observe("POST", self.path, response.status_code, time.perf_counter() - started)
+
+    async def _serve(self, request: Request, order: BuyerOrderIn, idempotency_key: str | None) -> Response:
+        try:
+            buyer = await current_buyer(request)
+            placed, replayed = await buy(request, buyer=buyer, body=order, idempotency_key=idempotency_key)
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise
+            answer = handler(request, exc)
+            handled: Response = await answer if inspect.isawaitable(answer) else answer
+            return handled
+        return Response(
             placed.model_dump_json(by_alias=True),
             status_code=200 if replayed else 201,
             headers={"Idempotent-Replayed": "true"} if replayed else None,
             media_type="application/json",
         )
-        await response(scope, receive, send)
+
+    def _handler(self, exc: Exception) -> _Handler | None:
+        """The app's handler for ``exc`` as Starlette's ExceptionMiddleware finds it: by status code
+        for an HTTPException, else by the nearest class (``Exception``'s is the 500 page's)."""
+        if isinstance(exc, HTTPException) and exc.status_code in self.handlers:
+            return self.handlers[exc.status_code]
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None
+            if cls in self.handlers:
+                return self.handlers[cls]
+        return None
+
+    async def _unexpected(self, request: Request, exc: Exception, send: Send) -> None:
+        """Answer 500 as Starlette's ServerErrorMiddleware does, before the error goes on up."""
+        handler = self.handlers.get(500) or self.handlers.get(Exception)
+        if handler is None:
+            response: Response = Response("Internal Server Error", status_code=500, media_type="text/plain")
+        else:
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
+        await response(request.scope, request.receive, send)
 
 
-def buy_lane(*, prefix: str, fallback: ASGIApp) -> BuyLane:
-    """The lane for the buy route of ``api_buyer.router`` mounted at ``prefix``; ``fallback`` (the
-    app's router) serves what the lane passes on."""
+def buy_path() -> str:
+    """The buy route's path (its template: it has no parameters)."""
     operation = next(r for r in router.routes if isinstance(r, APIRoute) and r.endpoint is place_order)
-    return BuyLane(prefix + operation.path, operation=operation, fallback=fallback)
+    return operation.path
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

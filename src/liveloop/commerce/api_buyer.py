@@ -30,7 +30,7 @@ from liveloop.shops import Viewer, get_viewer, get_viewer_keys
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(responses=ERROR_RESPONSES)  # mounted under /api/v1 by commerce.api
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 Id = Annotated[int, Field(ge=1, le=2**53)]
 OrderId = Annotated[int, Path(ge=1, le=2**53)]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]

@@ -27,7 +27,7 @@ from liveloop.core.pagination import Page, paged
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, StrictModel
 from liveloop.shops import PageDep, PrincipalDep
 
-router = APIRouter(responses=ERROR_RESPONSES)  # mounted under /api/v1 by commerce.api
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 Id = Annotated[int, Field(ge=1, le=2**53)]
 PathId = Annotated[int, Path(ge=1, le=2**53)]
 Cents = Annotated[int, Field(ge=1, le=10**11, description="Integer cents (分).")]

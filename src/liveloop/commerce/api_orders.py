@@ -19,7 +19,7 @@ from liveloop.core.pagination import Page, page_of, paged
 from liveloop.core.schemas import ERROR_RESPONSES, OutModel, StrictModel
 from liveloop.shops import PageDep, PrincipalDep
 
-router = APIRouter(responses=ERROR_RESPONSES)  # mounted under /api/v1 by commerce.api
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 Id = Annotated[int, Field(ge=1, le=2**53)]
 PathId = Annotated[int, Path(ge=1, le=2**53)]
 QueryId = Annotated[int | None, Query(ge=1, le=2**53)]

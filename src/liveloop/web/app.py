@@ -17,8 +17,10 @@ from liveloop.analytics.api_review import router as review_router
 from liveloop.analytics.live_runtime import live_metrics_runtime
 from liveloop.commerce import commerce_runtime
 from liveloop.commerce.api import router as catalog_router
-from liveloop.commerce.api_buy_lane import buy_lane
+from liveloop.commerce.api_buy_lane import BuyLane, buy_path
 from liveloop.commerce.api_buyer import router as buyer_router
+from liveloop.commerce.api_coupons import router as coupons_router
+from liveloop.commerce.api_orders import router as orders_router
 from liveloop.interactions import InteractionsContext
 from liveloop.interactions.api import router as moderation_router
 from liveloop.interactions.api_games import router as games_router
@@ -121,18 +123,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     registry = CollectorRegistry()
     app.state.registry = registry
-    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    http_metrics = HttpMetrics(registry)
+    app.add_middleware(MetricsMiddleware, metrics=http_metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ConsoleSessionMiddleware)  # console cookie -> staff key for /api/v1
     install_error_handlers(app)
     # FastAPI tries the routes in order, each tried one costing ~10 us of CPU (twice per level of
     # included routers): the flash sale's buy route, the hottest, is tried first, at the top level.
-    app.include_router(buyer_router, prefix="/api/v1")
-    # Before even that, well-formed buy requests skip FastAPI's routing and dependency solving.
-    app.router.routes.insert(0, buy_lane(prefix="/api/v1", fallback=app.router))
+    app.include_router(buyer_router)
+    # Before even that, well-formed buy requests skip the middleware stack, routing and dependency
+    # solving: their lane does what those do for them.
+    app.front_lanes[buy_path()] = BuyLane(
+        path=buy_path(),
+        app=app,
+        fallback=app.through_stack,
+        observe=http_metrics.observe,
+        max_body_bytes=settings.max_body_bytes,
+    )
     app.include_router(health_router)
     app.include_router(shops_router)
     app.include_router(catalog_router)
+    app.include_router(orders_router)
+    app.include_router(coupons_router)
     app.include_router(rooms_router)
     app.include_router(moderation_router)
     app.include_router(live_router)

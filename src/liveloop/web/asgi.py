@@ -1,4 +1,5 @@
-"""The app's outermost layer: room sockets go straight to the gateway, the rest to FastAPI.
+"""The app's outermost layer: room sockets go straight to the gateway, a few hot HTTP paths to
+their front lanes (the flash sale's buy route: ``commerce/api_buy_lane.py``), the rest to FastAPI.
 
 A node holds thousands of room sockets, idle most of the time. Served through FastAPI, each kept
 its routing, middleware and exception-handling coroutines, dependency exit stacks and scope copies
@@ -11,10 +12,10 @@ them: it authenticates from its query and answers refusals with close codes, and
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from liveloop.realtime.gateway import serve_room_socket
 from liveloop.realtime.peers import TransportLike
@@ -42,9 +43,24 @@ def raw_transport(send: Send) -> TransportLike | None:
 
 
 class LiveloopApp(FastAPI):
-    """FastAPI, except that ``/ws/rooms/{room_id}`` sockets are served by the room gateway itself."""
+    """FastAPI, except that ``/ws/rooms/{room_id}`` sockets are served by the room gateway itself
+    and an HTTP path in :attr:`front_lanes` by its lane (which passes on what it does not serve to
+    :meth:`through_stack`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Exact HTTP path -> the ASGI app serving it ahead of the middleware stack and routing.
+        self.front_lanes: dict[str, ASGIApp] = {}
+
+    async def through_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request as FastAPI does: middleware, routing, the route."""
+        await super().__call__(scope, receive, send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            lane = self.front_lanes.get(scope["path"])
+            await (super().__call__ if lane is None else lane)(scope, receive, send)
+            return
         room_id = room_socket_id(scope)
         if room_id is None:
             await super().__call__(scope, receive, send)
