@@ -103,7 +103,7 @@ def test_a_token_is_checked_before_the_body_on_both_paths(client: TestClient, sh
 
 
 def test_the_lane_serves_posts_only_and_keeps_the_route_metrics_label(
-    client: TestClient, shop: ShopKeys
+    client: TestClient, shop: ShopKeys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app: Any = client.app
     path = buy_path()
@@ -116,7 +116,7 @@ def test_the_lane_serves_posts_only_and_keeps_the_route_metrics_label(
         served.append(1)
         return await serve(*args)
 
-    lane._serve = counted
+    monkeypatch.setattr(lane, "_serve", counted)
     wrong_method = client.get("/api/v1/buyer/orders", headers=bearer(viewer_token(client, shop, "a")))
     assert (wrong_method.status_code, error_code(wrong_method)) == (405, "request.method_not_allowed")
     product = make_product(client, shop)
