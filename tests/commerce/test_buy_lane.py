@@ -159,3 +159,28 @@ def test_an_unexpected_error_is_a_500_on_both_paths_and_counted(
         post(client, alice, {"product_id": 1, "idempotency_key": "e3"})
     labels = {"method": "POST", "route": buy_path(), "status": "500"}
     assert app.state.registry.get_sample_value("liveloop_http_requests_total", labels) == 3
+
+
+@pytest.mark.parametrize(
+    ("authorization", "answer"),
+    [
+        ("Bearer {token}", (201, None)),  # the lane's
+        ("bearer {token}", (201, None)),  # the route's, from here on
+        ("Bearer   {token}  ", (201, None)),
+        ("Bearer ", (401, "commerce.buyer_required")),
+        ("Basic {token}", (401, "commerce.buyer_required")),
+        ("{token}", (401, "commerce.buyer_required")),
+    ],
+)
+def test_every_form_of_the_authorization_header_is_answered_as_the_route_answers_it(
+    client: TestClient, shop: ShopKeys, authorization: str, answer: tuple[int, str | None]
+) -> None:
+    product = make_product(client, shop)
+    token = viewer_token(client, shop, "alice")
+    response = client.post(
+        "/api/v1/buyer/orders",
+        json={"product_id": product["id"], "idempotency_key": "auth-form"},
+        headers={"Authorization": authorization.format(token=token)},
+    )
+    code = None if response.status_code < 400 else error_code(response)
+    assert (response.status_code, code) == answer, response.text

@@ -7,7 +7,7 @@ layer a request passes costs a coroutine and a ``send`` wrapper; py-spy of a sol
 already skipped FastAPI's routing and dependency solving (session 5).
 
 The lane serves only requests whose every input is well-formed: ``Content-Type: application/json``,
-an ``Authorization`` header, a ``Content-Length`` within the app's body limit, a body that
+an ``Authorization: Bearer <token>`` header, a ``Content-Length`` within the app's body limit, a body that
 :class:`~liveloop.commerce.api_buyer.BuyerOrderIn` accepts (parsed as FastAPI parses it) and, when
 sent, a valid ``Idempotency-Key`` header. Anything else goes on, untouched (body replayed), through
 the whole app to the FastAPI route, which answers it as it always has and which the OpenAPI
@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from liveloop.commerce.api_buyer import BuyerOrderIn, Key, buy, current_buyer, place_order, router
+from liveloop.commerce.api_buyer import BuyerOrderIn, Key, buy, buyer_for, place_order, router
 
 __all__ = ["BuyLane", "Observe", "buy_path", "well_formed_order"]
 
@@ -58,23 +58,30 @@ def well_formed_order(headers: Headers, body: bytes) -> tuple[BuyerOrderIn, str 
         return None
 
 
-def _declared_length(scope: Scope, max_bytes: int) -> int | None:
-    """The request's ``Content-Length`` when it is the lane's to serve (one within ``max_bytes``,
-    with an ``Authorization`` header and JSON declared), else None."""
-    length = None
-    authorized = json_body = False
+def _bearer_token(scope: Scope, max_bytes: int) -> str | None:
+    """The request's bearer token when the request is the lane's to serve (JSON declared, a
+    ``Content-Length`` within ``max_bytes``, ``Authorization: Bearer <token>``), else None.
+
+    The token is what FastAPI's ``HTTPBearer`` reads from the first ``Authorization`` header; any
+    other form of the header (another scheme, other case, no token) is left to the route.
+    """
+    length = authorization = None
+    json_body = False
     for name, value in scope["headers"]:
         if name == b"content-length":
             if length is not None or not value.isdigit():
                 return None
             length = int(value)
         elif name == b"authorization":
-            authorized = True
+            authorization = value if authorization is None else authorization
         elif name == b"content-type":
             json_body = value == b"application/json"
-    if length is None or length > max_bytes or not (authorized and json_body):
+    if length is None or length > max_bytes or not json_body or authorization is None:
         return None
-    return length
+    if not authorization.startswith(b"Bearer "):
+        return None
+    token = authorization[7:].strip().decode("latin-1")
+    return token or None
 
 
 class BuyLane:
@@ -97,7 +104,8 @@ class BuyLane:
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST" or _declared_length(scope, self.max_body_bytes) is None:
+        token = _bearer_token(scope, self.max_body_bytes) if scope["method"] == "POST" else None
+        if token is None:
             await self.fallback(scope, receive, send)
             return
         started = time.perf_counter()
@@ -116,7 +124,7 @@ class BuyLane:
             return
         scope["app"] = self.app  # what Starlette sets: ``request.app`` is the app
         try:
-            response = await self._serve(request, *parsed)
+            response = await self._serve(request, token, *parsed)
         except Exception as exc:
             self.observe("POST", self.path, 500, time.perf_counter() - started)
             await self._unexpected(request, exc, send)
@@ -124,9 +132,11 @@ class BuyLane:
         await response(scope, receive, send)
         self.observe("POST", self.path, response.status_code, time.perf_counter() - started)
 
-    async def _serve(self, request: Request, order: BuyerOrderIn, idempotency_key: str | None) -> Response:
+    async def _serve(
+        self, request: Request, token: str, order: BuyerOrderIn, idempotency_key: str | None
+    ) -> Response:
         try:
-            buyer = await current_buyer(request)
+            buyer = await buyer_for(request, token)
             placed, replayed = await buy(request, buyer=buyer, body=order, idempotency_key=idempotency_key)
         except Exception as exc:
             handler = self._handler(exc)

@@ -49,11 +49,16 @@ class _BuyerBearer(HTTPBearer):
         credentials = await super().__call__(request)
         if credentials is None or not credentials.credentials:
             raise BuyerRequired("send a viewer token as `Authorization: Bearer <token>`")
-        container: Container = request.app.state.container
-        keys = await get_viewer_keys(request)
-        viewer = await get_viewer(container.db, credentials.credentials.strip(), keys=keys)
-        orders.check_buyer(viewer)
-        return viewer
+        return await buyer_for(request, credentials.credentials.strip())
+
+
+async def buyer_for(request: Request, token: str) -> Viewer:
+    """The buyer a (non-empty) viewer token stands for, checked with the process's key cache."""
+    container: Container = request.app.state.container
+    keys = await get_viewer_keys(request)
+    viewer = await get_viewer(container.db, token, keys=keys)
+    orders.check_buyer(viewer)
+    return viewer
 
 
 current_buyer = _BuyerBearer(
