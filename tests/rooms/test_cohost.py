@@ -382,6 +382,18 @@ def test_agora_tokens_carry_the_right_privileges(api: TestClient, shop: ShopKeys
     def check(response: Any, *, account: str, privileges: set[int], ttl: int) -> None:
         assert response.status_code == 200, response.text
         body = response.json()
+        # Everything Agora's client.join(app_id, channel, token, uid) needs, and no secret.
+        assert set(body) == {
+            "provider",
+            "token",
+            "url",
+            "app_id",
+            "room",
+            "identity",
+            "can_publish",
+            "expires_at",
+        }
+        assert AGORA["agora_app_certificate"].lower() not in response.text.lower()
         assert (body["provider"], body["url"], body["app_id"]) == ("agora", None, AGORA["agora_app_id"])
         assert (body["room"], body["identity"]) == (channel, account)
         token = body["token"]

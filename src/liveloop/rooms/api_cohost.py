@@ -57,9 +57,14 @@ class RtcTokenOut(OutModel):
     provider: RtcProvider
     token: str
     url: str | None = Field(description="LiveKit: the server to connect to. Agora: null.")
-    app_id: str | None = Field(description="Agora: the App ID to join with. LiveKit: null.")
+    app_id: str | None = Field(
+        description="Agora: the App ID (public; never the certificate) to join with. LiveKit: null."
+    )
     room: str = Field(description="The LiveKit room or Agora channel name.")
-    identity: str = Field(description="The LiveKit identity or Agora user account to join as.")
+    identity: str = Field(
+        description="The LiveKit identity, or the Agora user account the token was built for: pass it"
+        " as the string uid of Agora's client.join(app_id, room, token, uid)."
+    )
     can_publish: bool
     expires_at: datetime
 

@@ -1,15 +1,25 @@
 // Co-host media (连麦) on the viewer page: once the viewer holds a seat, join the shop's RTC room
 // with the token this server issues, publish camera and microphone, show a small preview of
 // oneself and play the other speakers' audio; leave when the seat ends or the page goes away.
-// live-qa.js loads this file only when a seated viewer needs it, and this file loads the LiveKit
-// SDK (vendor/livekit-client.umd.js) only then too. Agora shops co-host in the app: the page says
-// so. Every failure ends in a toast and the "not connected" state, never a broken page.
+// live-qa.js loads this file only when a seated viewer needs it. This file is the flow every
+// provider shares; the provider's own code (live-rtc-livekit.js, live-rtc-agora.js) and its SDK
+// (vendor/) load only then too. A provider the page does not know is left to the app. Every
+// failure ends in a toast and the "not connected" state, never a broken page.
 "use strict";
 
 (() => {
-  const SDK = "/static/vendor/livekit-client.umd.js";
   const STYLE = "/static/live-rtc.css";
-  let current = null; // the call under way: {ctx, lk, tracks, tile, audio, player, joined}
+  // What each provider's join needs from the token answer, and the file that brings its code.
+  const PROVIDERS = {
+    livekit: { file: "/static/live-rtc-livekit.js", ready: (grant) => Boolean(grant.url) },
+    agora: {
+      file: "/static/live-rtc-agora.js",
+      ready: (grant) => Boolean(grant.app_id && grant.room && grant.identity),
+    },
+  };
+  // Provider files register here: {sdk, session(grant, hooks)} (see live-rtc-livekit.js).
+  const registry = (window.liveloopRtcProviders = window.liveloopRtcProviders || {});
+  let current = null; // the call under way: {ctx, session, tile, audio, player, joined}
 
   // One load per URL (a failed one may be tried again on the next seat).
   const loads = new Map();
@@ -37,10 +47,9 @@
     return current === call;
   }
 
-  function showPreview(call, LK) {
+  function showPreview(call) {
     const { kit, stage, room } = call.ctx;
-    const camera = call.tracks.find((track) => track.kind === LK.Track.Kind.Video);
-    const video = camera ? camera.attach() : null;
+    const video = call.session.preview();
     if (video) video.classList.add("rtc-video");
     call.tile = kit.h(
       "figure",
@@ -48,7 +57,6 @@
       video || kit.h("span", { class: "rtc-no-video", "aria-hidden": "true" }),
       kit.h("figcaption", { class: "rtc-caption", text: room.T.rtc_preview }),
     );
-    call.audio = kit.h("div", { class: "rtc-audio", hidden: true });
     stage.replaceChildren(call.tile, call.audio);
     stage.hidden = false;
   }
@@ -62,9 +70,7 @@
   }
 
   function teardown(call) {
-    if (call.lk) call.lk.disconnect().catch(() => {});
-    for (const track of call.tracks) track.stop();
-    call.tracks = [];
+    if (call.session) call.session.close();
     const { stage } = call.ctx;
     stage.replaceChildren();
     stage.hidden = true;
@@ -79,11 +85,24 @@
     call.ctx.onState("failed");
   }
 
+  function tokenUrl(room) {
+    return `/api/v1/viewer/rooms/${room.config.roomId}/rtc-token`;
+  }
+
+  // A fresh grant for a provider whose rights lapse during the call (Agora): null when the server
+  // no longer seats the viewer or cannot be asked (the provider then counts the call as dropped).
+  async function renew(call) {
+    const answer = await call.ctx.room.api(tokenUrl(call.ctx.room));
+    if (!isOn(call)) return null;
+    const grant = answer.ok ? answer.body : null;
+    return grant && grant.token && grant.can_publish ? grant : null;
+  }
+
   // ctx: {room, kit, stage, version, onState(state)} with state one of "connecting", "live",
   // "failed", "app_only" or null (left). A second join while one is under way does nothing.
   async function join(ctx) {
     if (current) return;
-    const call = { ctx, lk: null, tracks: [], tile: null, audio: null, player: null, joined: false };
+    const call = { ctx, session: null, tile: null, audio: null, player: null, joined: false };
     current = call;
     const { room } = ctx;
     const T = room.T;
@@ -92,7 +111,7 @@
       fail(call, T.rtc_unsupported);
       return;
     }
-    const answer = await room.api(`/api/v1/viewer/rooms/${room.config.roomId}/rtc-token`);
+    const answer = await room.api(tokenUrl(room));
     if (!isOn(call)) return;
     const grant = answer.ok ? answer.body : null;
     if (!grant || !grant.token) {
@@ -103,16 +122,20 @@
       fail(call, T.rtc_failed); // no longer seated as far as the server knows
       return;
     }
-    if (grant.provider !== "livekit" || !grant.url) {
+    const known = Object.hasOwn(PROVIDERS, grant.provider) ? PROVIDERS[grant.provider] : null;
+    if (!known || !known.ready(grant)) {
       current = null;
       ctx.kit.toast(T.rtc_needs_app, 5000);
       ctx.onState("app_only");
       return;
     }
+    let provider = null;
     try {
       const version = encodeURIComponent(ctx.version);
+      await load("script", { src: `${known.file}?v=${version}` });
+      provider = registry[grant.provider];
       await Promise.all([
-        load("script", { src: `${SDK}?v=${version}` }),
+        load("script", { src: `${provider.sdk}?v=${version}` }),
         load("link", { rel: "stylesheet", href: `${STYLE}?v=${version}` }),
       ]);
     } catch (error) {
@@ -120,33 +143,25 @@
       return;
     }
     if (!isOn(call)) return;
-    const LK = window.LivekitClient;
-    LK.setLogLevel("warn");
+    call.audio = ctx.kit.h("div", { class: "rtc-audio", hidden: true });
+    call.session = provider.session(grant, {
+      audio: call.audio,
+      dropped: () => {
+        if (call.joined) fail(call, T.rtc_dropped);
+      },
+      renew: () => renew(call),
+    });
     try {
-      call.tracks = await LK.createLocalTracks({ audio: true, video: { resolution: LK.VideoPresets.h360.resolution } });
+      await call.session.start();
     } catch (error) {
       fail(call, T.rtc_device_denied);
       return;
     }
-    if (!isOn(call)) {
-      for (const track of call.tracks) track.stop();
-      return;
-    }
-    showPreview(call, LK);
+    if (!isOn(call)) return; // left meanwhile: teardown closed the session and its tracks
+    showPreview(call);
     quietPlayer(call);
-    const lk = new LK.Room({ adaptiveStream: true, dynacast: true });
-    call.lk = lk;
-    lk.on(LK.RoomEvent.TrackSubscribed, (track) => {
-      if (track.kind === LK.Track.Kind.Audio && call.audio) call.audio.append(track.attach());
-    });
-    lk.on(LK.RoomEvent.TrackUnsubscribed, (track) => track.detach().forEach((node) => node.remove()));
-    lk.on(LK.RoomEvent.Disconnected, () => {
-      if (call.joined) fail(call, T.rtc_dropped);
-    });
     try {
-      await lk.connect(grant.url, grant.token);
-      if (!isOn(call)) return;
-      for (const track of call.tracks) await lk.localParticipant.publishTrack(track);
+      await call.session.connect();
     } catch (error) {
       fail(call, T.rtc_failed); // unreachable server, refused token, or the seat ended meanwhile
       return;
