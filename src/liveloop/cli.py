@@ -86,6 +86,8 @@ def serve(
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,  # frames past 4 KiB get an error frame; far past it, close 1009
         log_level=final.log_level,
+        # Below "info" no access line is ever printed: skip building one for every request.
+        access_log=final.log_level in ("debug", "info"),
     )
 
 
