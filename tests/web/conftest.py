@@ -27,9 +27,15 @@ def chromium() -> str:
     return backend_url(CHROMIUM_ENV)
 
 
+#: A fake camera and microphone, and no permission prompt: a module sets ``BROWSER_ARGS`` to these.
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
 @pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
+def browser(chromium: str, request: pytest.FixtureRequest) -> Iterator[Browser]:
+    """The module's Chromium, with the module's own ``BROWSER_ARGS`` (if any) after ours."""
+    extra: list[str] = getattr(request.module, "BROWSER_ARGS", [])
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        launched = playwright.chromium.launch(executable_path=chromium, args=[*LAUNCH_ARGS, *extra])
         yield launched
         launched.close()

@@ -27,14 +27,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from livekit.api import TokenVerifier
-from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route, expect
 from websockets.datastructures import Headers
 from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 from websockets.sync.server import ServerConnection, serve
 
 from liveloop.web.live_csp import rtc_connect_sources
-from tests.web.conftest import LAUNCH_ARGS
+from tests.web.conftest import MEDIA_ARGS
 from tests.web.test_viewer_page import OpenViewer, Site, Viewer, served_site, viewer_opener
 
 API_KEY = "APIliveloopTest"
@@ -44,7 +44,7 @@ AGORA = {
     "agora_app_id": "970ca35de60c44645bbae8a215061b33",
     "agora_app_certificate": "5cfd2fd1755d40ecb72977518be15d3b",
 }
-MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+BROWSER_ARGS = MEDIA_ARGS  # the module's Chromium (tests/web/conftest.py)
 SDK = "/static/vendor/livekit-client.umd.js"
 WAIT = 10.0  # s: the page joins within this of the seat decision
 HOLD = 30.0  # s: the fake holds an upgrade at most this long
@@ -114,15 +114,6 @@ def fake_livekit(mode: Literal["hold", "refuse"]) -> Iterator[FakeLiveKit]:
         finally:
             server.shutdown()
             thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    """Chromium with a fake camera and microphone, and no permission prompt."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=[*LAUNCH_ARGS, *MEDIA_ARGS])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

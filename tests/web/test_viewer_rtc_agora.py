@@ -27,13 +27,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import agora_token_builder.AccessToken as agora  # type: ignore[import-untyped]
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from liveloop.web.live_csp import AGORA_CONNECT_SOURCES
-from tests.web.conftest import LAUNCH_ARGS
+from tests.web.conftest import MEDIA_ARGS
 from tests.web.test_viewer_page import OpenViewer, Site, Viewer, served_site, viewer_opener
-from tests.web.test_viewer_rtc import AGORA, MEDIA_ARGS, allow_media, seated
+from tests.web.test_viewer_rtc import AGORA, allow_media, seated
 
+BROWSER_ARGS = MEDIA_ARGS  # the module's Chromium (tests/web/conftest.py)
 SDK = "/static/vendor/AgoraRTC_N-production.js"
 AGORA_HOSTS = re.compile(r"^https://[^/]+\.(agora\.io|sd-rtn\.com)(:\d+)?/")
 INVALID_TOKEN = 2010009  # Agora's access point: "invalid token, authorized failed" (not retried)
@@ -172,14 +173,6 @@ def unexpected(viewer: Viewer) -> list[str]:
     SDK's camera probe (refused by the policy, sized by live-rtc.css instead)."""
     expected = ("Failed to load resource", "Agora-SDK [ERROR]", "Applying inline style violates")
     return [e for e in viewer.errors if not (e.startswith("console: ") and any(x in e for x in expected))]
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=[*LAUNCH_ARGS, *MEDIA_ARGS])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
