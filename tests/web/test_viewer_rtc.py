@@ -162,6 +162,21 @@ def only_expected(errors: list[str], port: int) -> list[str]:
     return [e for e in errors if f"127.0.0.1:{port}" not in e and "Failed to load resource" not in e]
 
 
+def deny_camera(page: Page) -> None:
+    """The browser refuses the camera and microphone, as a viewer who said no."""
+    page.add_init_script(
+        "navigator.mediaDevices.getUserMedia = () =>"
+        " Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));"
+    )
+
+
+def told_camera_denied(page: Page) -> None:
+    """The page says so, shows "not connected" and no media stage."""
+    expect(page.locator(".toast")).to_have_text("无法使用摄像头或麦克风，请在浏览器中允许后重试")
+    expect(page.locator(".seat-pill")).to_have_text("连麦未接通")
+    expect(page.locator(".rtc-stage")).to_be_hidden()
+
+
 def test_a_seated_viewer_joins_the_livekit_room_with_its_token_and_leaves_when_the_seat_ends(
     site: Site, open_viewer: OpenViewer
 ) -> None:
@@ -289,20 +304,11 @@ def test_an_unreachable_livekit_server_is_told_with_a_toast(site: Site, open_vie
 def test_a_denied_camera_is_told_and_nothing_joins(site: Site, open_viewer: OpenViewer) -> None:
     room = site.room("没有摄像头")
 
-    def deny(page: Page) -> None:
-        page.add_init_script(
-            "navigator.mediaDevices.getUserMedia = () =>"
-            " Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));"
-        )
-
     with fake_livekit("hold") as fake:
         use_livekit(site, fake.url)
-        viewer = open_viewer(site.page_url(room, token=site.token("no-cam", "害羞")), before=deny)
+        viewer = open_viewer(site.page_url(room, token=site.token("no-cam", "害羞")), before=deny_camera)
         seated(site, room, viewer)
-        page = viewer.page
-        expect(page.locator(".toast")).to_have_text("无法使用摄像头或麦克风，请在浏览器中允许后重试")
-        expect(page.locator(".seat-pill")).to_have_text("连麦未接通")
-        expect(page.locator(".rtc-stage")).to_be_hidden()
+        told_camera_denied(viewer.page)
         with pytest.raises(queue.Empty):
             fake.joins.get(timeout=1)
         assert viewer.errors == []
