@@ -142,9 +142,7 @@ class BuyLane:
             handler = self._handler(exc)
             if handler is None:
                 raise
-            answer = handler(request, exc)
-            handled: Response = await answer if inspect.isawaitable(answer) else answer
-            return handled
+            return await _answer(handler, request, exc)
         return Response(
             placed.model_dump_json(by_alias=True),
             status_code=200 if replayed else 201,
@@ -155,24 +153,31 @@ class BuyLane:
     def _handler(self, exc: Exception) -> _Handler | None:
         """The app's handler for ``exc`` as Starlette's ExceptionMiddleware finds it: by status code
         for an HTTPException, else by the nearest class (``Exception``'s is the 500 page's)."""
-        if isinstance(exc, HTTPException) and exc.status_code in self.handlers:
-            return self.handlers[exc.status_code]
+        handlers = self.handlers
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            return handlers[exc.status_code]
         for cls in type(exc).__mro__:
             if cls is Exception:
                 return None
-            if cls in self.handlers:
-                return self.handlers[cls]
+            if cls in handlers:
+                return handlers[cls]
         return None
 
     async def _unexpected(self, request: Request, exc: Exception, send: Send) -> None:
         """Answer 500 as Starlette's ServerErrorMiddleware does, before the error goes on up."""
         handler = self.handlers.get(500) or self.handlers.get(Exception)
         if handler is None:
-            response: Response = Response("Internal Server Error", status_code=500, media_type="text/plain")
+            response = Response("Internal Server Error", status_code=500, media_type="text/plain")
         else:
-            answer = handler(request, exc)
-            response = await answer if inspect.isawaitable(answer) else answer
+            response = await _answer(handler, request, exc)
         await response(request.scope, request.receive, send)
+
+
+async def _answer(handler: _Handler, request: Request, exc: Exception) -> Response:
+    """What an exception handler answers (Starlette takes plain and async handlers alike)."""
+    answer = handler(request, exc)
+    response: Response = await answer if inspect.isawaitable(answer) else answer
+    return response
 
 
 def buy_path() -> str:

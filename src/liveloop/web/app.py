@@ -133,8 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(buyer_router)
     # Before even that, well-formed buy requests skip the middleware stack, routing and dependency
     # solving: their lane does what those do for them.
-    app.front_lanes[buy_path()] = BuyLane(
-        path=buy_path(),
+    lane_path = buy_path()
+    app.front_lanes[lane_path] = BuyLane(
+        path=lane_path,
         app=app,
         fallback=app.through_stack,
         observe=http_metrics.observe,
