@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,10 +13,10 @@ from rich.console import Console
 
 from liveloop import __version__, bootstrap, migrate
 from liveloop.cli_demo import demo
+from liveloop.cli_events import events_app
 from liveloop.cli_flash_sale import bench_flash_sale
 from liveloop.cli_review import review
 from liveloop.core.db import create_engine
-from liveloop.core.eventstore import EventStoreError, EventStoreLocked
 from liveloop.settings import Settings
 from liveloop.shops import count_shops, do_create_shop
 from liveloop.sim.analytics_bench import bench_analytics
@@ -227,53 +226,7 @@ bench_app.command("live-metrics")(bench_live_metrics)
 bench_app.command("analytics")(bench_analytics)
 
 
-events_app = typer.Typer(help="The event store: every event, for analysis.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
-
-
-class ExportFormatOption(StrEnum):
-    parquet = "parquet"
-    csv = "csv"
-
-
-@events_app.command("export")
-def events_export(
-    show: Annotated[int, typer.Argument(help="The show's id.")],
-    fmt: Annotated[
-        ExportFormatOption, typer.Option("--format", help="File format.")
-    ] = ExportFormatOption.parquet,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Output file (default: ./show-<SHOW>-events.<format>).")
-    ] = None,
-) -> None:
-    """Export a show's events, ordered by time, to Parquet or CSV (with the server stopped, on DuckDB)."""
-    settings = Settings()
-    path = out or Path(f"show-{show}-events.{fmt.value}")
-    store = bootstrap.make_event_store(settings, read_only=True)
-    console = _console()
-    if store is None:
-        console.print("[red]error:[/red] the event store is turned off (LIVELOOP_EVENT_STORE=none)")
-        raise typer.Exit(1)
-
-    async def run() -> int:
-        await store.open()
-        try:
-            return await store.export(show_id=show, path=path, fmt=fmt.value)
-        finally:
-            await store.close()
-
-    try:
-        count = asyncio.run(run())
-    except EventStoreLocked as exc:
-        console.print(
-            f"[red]error:[/red] {exc}. A running liveloop server owns it: stop the server, "
-            "or export through the server's API."
-        )
-        raise typer.Exit(1) from None
-    except EventStoreError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
-    console.print(f"{count} events of show {show} written to {path}")
 
 
 lottery_app = typer.Typer(help="Comment lotteries (福袋): check a draw.", no_args_is_help=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from liveloop.adapters.duckdb import DuckDBEventStore
 from liveloop.analytics import OVERFLOW_POLICY, EventIngest
 from liveloop.core.events import Event, EventBus
 from liveloop.core.eventstore import EventRejected, EventStore, EventStoreError, ExportFormat
+from liveloop.core.eventstore_import import ImportResult
 
 pytestmark = pytest.mark.anyio
 
@@ -49,6 +50,11 @@ class FakeEventStore(EventStore):
         raise NotImplementedError
 
     async def export(self, *, show_id: int, path: Path, fmt: ExportFormat) -> int:
+        raise NotImplementedError
+
+    async def import_file(
+        self, path: Path, *, fmt: ExportFormat, versions: Mapping[str, int] | None = None
+    ) -> ImportResult:
         raise NotImplementedError
 
     async def close(self) -> None:

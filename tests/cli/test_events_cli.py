@@ -1,4 +1,5 @@
-"""`liveloop events export`: the show's events to a file, and a clear word when the server owns the store."""
+"""`liveloop events export|import`: a show's events to a file and back, and a clear word when the
+server owns the store."""
 
 from __future__ import annotations
 
@@ -86,3 +87,75 @@ def test_export_without_a_store(tmp_path: Path) -> None:
     off = runner.invoke(app, ["events", "export", "7"], env=env_for(tmp_path, LIVELOOP_EVENT_STORE="none"))
     assert off.exit_code == 1
     assert "turned off" in off.output
+
+
+def test_import_restores_an_export_once_and_refuses_a_bad_file(tmp_path: Path) -> None:
+    record(tmp_path, 10)
+    out = tmp_path / "show7.parquet"
+    assert (
+        runner.invoke(app, ["events", "export", "7", "--out", str(out)], env=env_for(tmp_path)).exit_code == 0
+    )
+    other = tmp_path / "other"
+    first = runner.invoke(app, ["events", "import", str(out)], env=env_for(other))
+    assert first.exit_code == 0, first.output
+    assert "5 events read" in first.output
+    assert "5 imported, 0 already stored" in first.output
+    again = runner.invoke(app, ["events", "import", str(out), "--format", "parquet"], env=env_for(other))
+    assert again.exit_code == 0, again.output
+    assert "0 imported, 5 already stored" in again.output
+    csv = tmp_path / "show8.csv"
+    runner.invoke(app, ["events", "export", "8", "--format", "csv", "--out", str(csv)], env=env_for(tmp_path))
+    from_csv = runner.invoke(
+        app, ["events", "import", str(csv)], env=env_for(other)
+    )  # the format from the suffix
+    assert "5 imported" in from_csv.output, from_csv.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,type\nx,like.batched\n")
+    refused = runner.invoke(app, ["events", "import", str(bad)], env=env_for(other))
+    assert refused.exit_code == 1
+    assert "missing column(s) v, at" in refused.output
+    con = duckdb.connect(str(other / "events.duckdb"), read_only=True)
+    assert con.execute("SELECT show_id, count(*) FROM events GROUP BY 1 ORDER BY 1").fetchall() == [
+        (7, 5),
+        (8, 5),
+    ]
+    con.close()
+
+
+def test_import_while_the_server_holds_the_file_says_what_to_do(tmp_path: Path) -> None:
+    path = record(tmp_path, 2)
+    out = tmp_path / "show7.parquet"
+    assert (
+        runner.invoke(app, ["events", "export", "7", "--out", str(out)], env=env_for(tmp_path)).exit_code == 0
+    )
+    script = (
+        f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        result = runner.invoke(app, ["events", "import", str(out)], env=env_for(tmp_path))
+    finally:
+        holder.communicate("", timeout=30)
+    assert result.exit_code == 1
+    assert "stop the server" in result.output
+
+
+def test_the_known_event_versions_hold_every_event_type_declared() -> None:
+    import re
+
+    import liveloop
+    from liveloop.cli_events import known_event_versions
+
+    declared = {
+        match.group(1)
+        for module in Path(liveloop.__file__).parent.rglob("*.py")
+        for match in re.finditer(r'^\s+TYPE(?:: ClassVar\[str\])? = "([a-z_.]+)"', module.read_text(), re.M)
+    }
+    versions = known_event_versions()
+    assert len(declared) > 40
+    assert declared <= set(versions)
+    assert all(v >= 1 for v in versions.values())

@@ -9,16 +9,19 @@ owned by one process; the embedded default) and PostgreSQL (partitioned by month
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import NoneType
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import orjson
 
 from liveloop.core.events import Event
+
+if TYPE_CHECKING:
+    from liveloop.core.eventstore_import import ImportResult
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -140,6 +143,20 @@ class EventStore(abc.ABC):
 
         Columns are :data:`EXPORT_COLUMNS`. Parquet keeps types (``at`` as a UTC timestamp,
         ``data`` as JSON text); CSV has a header row and ``at`` as ISO 8601 with a ``Z``.
+        """
+
+    @abc.abstractmethod
+    async def import_file(
+        self, path: Path, *, fmt: ExportFormat, versions: Mapping[str, int] | None = None
+    ) -> ImportResult:
+        """Store the events of a file :meth:`export` wrote (any backend's), columnar, in one transaction.
+
+        The file is checked first (:mod:`~liveloop.core.eventstore_import`: its columns, event types
+        and schema versions against ``versions``, the newest payload version of each type this install
+        knows); a bad file raises :class:`EventRejected` naming the column or type, and nothing is
+        stored. Idempotent as :meth:`append`: an event whose ``id`` is already stored, or repeated in
+        the file, is stored once, so importing the same file again adds nothing. ``quantity`` is
+        derived from ``data`` as :meth:`append` derives it; ``viewer_id`` is generated.
         """
 
     @abc.abstractmethod

@@ -8,6 +8,9 @@ query first waits for the appends called before it), so the statements of one re
 side and fill the cores DuckDB leaves idle in each statement's serial steps. Extensions are never
 downloaded or auto-loaded (json, parquet and icu are built in).
 
+Import (:meth:`~DuckDBEventStore.import_file`): DuckDB reads the export file itself, see
+:mod:`~liveloop.adapters.duckdb.importer`.
+
 Bulk loading: a batch becomes one Arrow table (built from column lists, see
 :class:`~liveloop.core.eventstore.EventColumns` and :mod:`~liveloop.adapters.duckdb.arrow`) inserted
 with one ``INSERT ... SELECT``. Arrow beats a dict of numpy object arrays here (strings are scanned
@@ -30,7 +33,7 @@ import asyncio
 import contextlib
 import os
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liveloop.adapters.duckdb.arrow import to_arrow
+from liveloop.adapters.duckdb.importer import import_file
 from liveloop.core.events import Event
 from liveloop.core.eventstore import (
     EXPORT_COLUMNS,
@@ -52,6 +56,7 @@ from liveloop.core.eventstore import (
     EventStoreLocked,
     ExportFormat,
 )
+from liveloop.core.eventstore_import import ImportResult
 
 __all__ = ["SCHEMA_VERSION", "DuckDBEventStore"]
 
@@ -250,6 +255,15 @@ class DuckDBEventStore(EventStore):
             raise EventStoreError(f"export failed: {exc}") from exc
         os.replace(partial, path)
         return int(rows[0][0]) if rows else 0
+
+    async def import_file(
+        self, path: Path, *, fmt: ExportFormat, versions: Mapping[str, int] | None = None
+    ) -> ImportResult:
+        # On the writer thread: queued behind the appends called before, atomic like them.
+        return await self._run(self._import_sync, Path(path), fmt, versions)
+
+    def _import_sync(self, path: Path, fmt: ExportFormat, versions: Mapping[str, int] | None) -> ImportResult:
+        return import_file(self._connection, path, fmt, versions)
 
     async def close(self) -> None:
         if self._executor is None:

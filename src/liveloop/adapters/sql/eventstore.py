@@ -7,6 +7,10 @@ would have to special-case it), it may live in another database than the SQL sto
 monthly partitions are created on demand at append time anyway, which a migration cannot do.
 A ``schema_version`` table records the DDL version for later changes.
 
+Imports (:meth:`~PostgresEventStore.import_file`, :mod:`~liveloop.adapters.sql.eventimport`) COPY the
+file as CSV (a CSV file as it is, Parquet converted batch by batch by Arrow) into a staging table,
+check it there, then insert it the same way, in one transaction.
+
 Appends COPY the batch (binary, through the raw asyncpg connection) into a temporary staging
 table, then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into ``events``, in one transaction.
 The primary key is ``(id, at)``: on a partitioned table a unique key must contain the
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +33,7 @@ import pyarrow.parquet as pq
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from liveloop.adapters.sql.eventimport import describe, import_source, open_source
 from liveloop.core.events import Event
 from liveloop.core.eventstore import (
     EXPORT_COLUMNS,
@@ -39,6 +44,7 @@ from liveloop.core.eventstore import (
     EventStoreError,
     ExportFormat,
 )
+from liveloop.core.eventstore_import import ImportResult
 
 __all__ = ["SCHEMA_VERSION", "PostgresEventStore"]
 
@@ -253,6 +259,18 @@ class PostgresEventStore(EventStore):
                 if count == 0:
                     writer.write_table(_PARQUET_SCHEMA.empty_table())
         return count
+
+    async def import_file(
+        self, path: Path, *, fmt: ExportFormat, versions: Mapping[str, int] | None = None
+    ) -> ImportResult:
+        source = await open_source(Path(path), fmt)
+        try:
+            async with self._conn() as conn, conn.transaction():
+                return await import_source(conn, source, schema=self.schema, versions=versions)
+        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+            raise EventRejected(f"{source.path.name} rejected: {describe(exc)}") from exc
+        except asyncpg.PostgresError as exc:
+            raise EventStoreError(f"import of {source.path.name} failed: {describe(exc)}") from exc
 
     async def close(self) -> None:
         if self._engine is not None:
