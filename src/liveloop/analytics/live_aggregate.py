@@ -8,9 +8,13 @@ The hot path does as little per event as Python allows: one loop places each eve
 comparing its time with the current minute's bounds) and appends it to its kind's group; each group is
 then folded in bulk every ``_CHUNK`` events and when the minute changes (counts are lengths, sums
 and members are read with ``operator`` getters, distinct members are appended and deduped against the
-seen set once per drain, in C: :func:`~.live_state.take_new`). Only entries and leaves (which pair
-up) and the rare kinds run Python per event. Events' fields and ``data`` dicts are read directly (no
-payload validation).
+seen set once per drain, in C: :func:`~.live_state.take_new`). Exposures and clicks append each
+actor to its product's pending members in C too (:class:`~.live_state.ProductMembers`), and a
+product's exposure and click counts are taken at the drain as the length of those members: one per
+event, repeats and events without an actor included. Only entries and leaves (which pair up) and the
+rare kinds run Python per event; a leave's sums (sessions closed, entries at the start) are folded
+after its group's loop. Explain changes in order are appended to the known segments (no re-sort).
+Events' fields and ``data`` dicts are read directly (no payload validation).
 
 Which events count (METRICS.md: a show counts the events between its start and its end, with
 ``GRACE_MS`` of tolerance):
@@ -29,7 +33,7 @@ Which events count (METRICS.md: a show counts the events between its start and i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
 
@@ -51,8 +55,6 @@ from liveloop.analytics.live_state import (
     M_SHARES,
     M_VOTES,
     P_CARTS,
-    P_CLICKS,
-    P_EXPOSURES,
     P_GMV,
     P_ORDERS,
     P_PAID,
@@ -80,6 +82,7 @@ from liveloop.analytics.live_state import (
     T_VOTES,
     T_WATCH,
     Minute,
+    ProductMembers,
     Seen,
     Source,
     epoch_ms,
@@ -102,6 +105,20 @@ _PRODUCT_ID = itemgetter("product_id")
 _CHUNK = 1000
 
 
+def _drop(_: Fields) -> None:
+    """The adder of the kinds apply() does not count."""
+
+
+class _Adders(dict[str, Callable[[Fields], None]]):
+    """Event kind -> the ``append`` of its group (:data:`~.live_state.GROUPS`); other kinds -> a no-op,
+    without being added (so ``in`` still tells the counted kinds): one subscript per event."""
+
+    __slots__ = ()
+
+    def __missing__(self, kind: str) -> Callable[[Fields], None]:
+        return _drop
+
+
 class ShowAggregate(PendingShow):
     """One live show's pending deltas on this node, fed by :meth:`apply`. Not thread-safe."""
 
@@ -110,7 +127,7 @@ class ShowAggregate(PendingShow):
     def apply(self, events: Iterable[Event]) -> None:
         """Fold ``events`` (of this show, in order) into the pending deltas."""
         groups: list[list[Fields]] = [[] for _ in range(RARE + 1)]
-        add = {kind: groups[group].append for kind, group in GROUPS.items()}
+        add = _Adders({kind: groups[group].append for kind, group in GROUPS.items()})
         lo, hi, cur, whole = self._lo, self._hi, self._cur, self._whole
         seq = events if isinstance(events, list) else list(events)
         for begin in range(0, len(seq), _CHUNK):
@@ -118,9 +135,7 @@ class ShowAggregate(PendingShow):
                 f: Fields = e.__dict__  # see Fields
                 at = f["at"]
                 if lo <= at < hi:
-                    to = add.get(f["type"])
-                    if to is not None:
-                        to(f)
+                    add[f["type"]](f)
                     continue
                 kind = f["type"]
                 if kind not in add:
@@ -156,11 +171,11 @@ class ShowAggregate(PendingShow):
             comments.clear()
         if exposures:
             t[T_EXPOSURES] += len(exposures)
-            self._product_signals(exposures, P_EXPOSURES, sets["exposure"], minute.exposure)
+            self._product_signals(exposures, self._exposed, sets["exposure"], minute.exposure)
             exposures.clear()
         if clicks:
             t[T_CLICKS] += len(clicks)
-            self._product_signals(clicks, P_CLICKS, sets["click"], minute.click)
+            self._product_signals(clicks, self._clicked, sets["click"], minute.click)
             clicks.clear()
         if shares:
             t[T_SHARES] += len(shares)
@@ -185,42 +200,42 @@ class ShowAggregate(PendingShow):
                 self._rare(e, minute)
             rare.clear()
 
-    def _product_signals(self, events: list[Fields], field: int, show: Seen, minute: Seen) -> None:
-        """Exposures or clicks (``field``): the product's count and members, the show's and minute's."""
+    def _product_signals(
+        self, events: list[Fields], members: ProductMembers, show: Seen, minute: Seen
+    ) -> None:
+        """Exposures or clicks: the members of the product (whose count is how many it gained, taken
+        at the drain), the show and the minute."""
         actors = list(map(_ACTOR, events))
         show.new += actors
         minute.new += actors
-        products = self._products
-        exposure = field == P_EXPOSURES
-        for product_id, actor in zip(map(_PRODUCT_ID, map(_DATA, events)), actors, strict=True):
-            product = products.get(product_id)
-            if product is None:
-                product = self._product(product_id)
-            product.sums[field] += 1
-            (product.exposure if exposure else product.click).new.append(actor)
+        # Each actor to its product's members, in C (the lists are looked up before any is appended to).
+        lists = list(map(members.__getitem__, map(_PRODUCT_ID, map(_DATA, events))))
+        any(map(list.append, lists, actors))
 
     def _sessions(self, events: list[Fields], minute: Minute | None, whole: int | None) -> None:
         """Entries and leaves of one minute (None: leaves after the show's end), in order. See the
         module docstring for how a leave closes its session. An entry does only what must be done in
-        order (opening its session); its counts and members are folded after the loop."""
-        t, start, end = self._t, self._start, self._end_rel
-        opened, watched, uv = self._open, self._watched, self._sets["uv"].new
+        order (opening its session); its counts and members are folded after the loop, and so are the
+        leaves' sums."""
+        start, end = self._start, self._end_rel
+        opened, watched = self._open, self._watched
         rels: list[int] = []  # the entries' times
         by_source: defaultdict[str | None, list[str | None]] = defaultdict(list)  # their viewers
-        pv = opens = open_ms = watch = outs = quick = 0  # of the leaves
+        early: list[str] = []  # leaves of viewers in the room when the show started
+        open_ms = watch = outs = quick = 0  # of the leaves
         for e in events:
             at = e["at"]
             # In a whole minute, an event's offset is its second and microsecond (no epoch arithmetic).
             rel = epoch_ms(at) - start if whole is None else whole + at.second * 1000 + at.microsecond // 1000
-            data = e["data"]
             if e["type"] == ENTERED:
                 if whole is None:
                     rel = self._clamp(rel)
                 actor = e["actor"]
                 opened[actor] = rel  # an event without an actor: a None key, never paired
                 rels.append(rel)
-                by_source[data.get("source")].append(actor)
+                by_source[e["data"].get("source")].append(actor)
                 continue
+            data = e["data"]
             lasted = round(data["watch_seconds"] * 1000)
             began = rel - lasted
             if rel < -GRACE_MS or (end is not None and began >= end):
@@ -228,17 +243,12 @@ class ShowAggregate(PendingShow):
             viewer: str = e["actor"] or data.get("viewer_id")  # no cast(): a call per leave
             clamped = began if began > 0 else 0  # began < end here
             entry = opened.pop(viewer, None)
-            if entry is not None and abs(entry - clamped) > PAIRING_MS:
-                entry = None  # an older session's entry here: that session left through another node
-            if entry is None and began >= -GRACE_MS:
-                entry = clamped  # entered on another node
-            if entry is not None:
-                opens -= 1
-                open_ms -= entry
+            if entry is not None and -PAIRING_MS <= entry - clamped <= PAIRING_MS:
+                open_ms += entry
+            elif began >= -GRACE_MS:  # entered on another node (or the entry here was an older
+                open_ms += clamped  # session's, which left through another node)
             else:  # in the room when the show started: an entry at the start
-                pv += 1
-                self._minute(0).sums[M_IN] += 1
-                uv.append(viewer)
+                early.append(viewer)
             seen = (rel if end is None or rel < end else end) - clamped
             if seen > 0:  # capped so that the viewer's total stays within the show so far
                 before = watched.get(viewer, 0)
@@ -250,7 +260,8 @@ class ShowAggregate(PendingShow):
             outs += 1
             if lasted < QUICK_EXIT_MS:
                 quick += 1
-        ins = len(rels)
+        t, uv = self._t, self._sets["uv"].new
+        ins, pv = len(rels), len(early)
         if ins:
             self._entries += rels  # in place (see PendingShow._attribute)
             for name, actors in by_source.items():
@@ -258,9 +269,12 @@ class ShowAggregate(PendingShow):
                 source.entries += len(actors)
                 source.viewers.new += actors
                 uv += actors
+        if pv:
+            self._minute(0).sums[M_IN] += pv
+            uv += early
         t[T_PV] += pv + ins
-        t[T_OPEN] += opens + ins
-        t[T_OPEN_MS] += open_ms + sum(rels)
+        t[T_OPEN] += ins - (outs - pv)  # a leave closes an open session unless it entered at the start
+        t[T_OPEN_MS] += sum(rels) - open_ms
         t[T_WATCH] += watch
         t[T_SESSIONS] += outs
         t[T_QUICK] += quick
@@ -310,6 +324,6 @@ class ShowAggregate(PendingShow):
             product_id = data.get("product_id")
             value = NO_PRODUCT if product_id is None else int(product_id)
             self._explain_new[str(at)] = value
-            self.merge_segments({at: value})
+            self._learn_segment(at, value)
         else:  # show.started, show.ended, show.cancelled
             self.lifecycle_seen = True

@@ -17,9 +17,12 @@ from liveloop.analytics.live_state import (
     ATTRIBUTION_DELAY_MS,
     GRACE_MS,
     MINUTE_MS,
+    P_CLICKS,
+    P_EXPOSURES,
     P_XPV,
     Minute,
     Product,
+    ProductMembers,
     Seen,
     Source,
     at_ms,
@@ -45,6 +48,8 @@ class PendingShow:
         self._t = [0] * len(TOTAL_FIELDS)
         self._minutes: dict[int, Minute] = {}
         self._products: dict[int, Product] = {}
+        self._exposed = ProductMembers(self._products, "exposure")
+        self._clicked = ProductMembers(self._products, "click")
         self._sources: dict[str, Source] = {}
         self._sets = {name: Seen() for name in DISTINCT}  # show-level distinct sets
         self._open: dict[str, int] = {}  # viewer -> entry (ms after start) of sessions entered here
@@ -130,6 +135,17 @@ class PendingShow:
         self._seg_starts = sorted(known)
         self._seg_products = [known[start] for start in self._seg_starts]
 
+    def _learn_segment(self, start: int, value: int) -> None:
+        """:meth:`merge_segments` of one segment; a segment after every known one (the usual case: the
+        host's explain changes come in order) is appended rather than re-sorting them all."""
+        known, starts = self._segments, self._seg_starts
+        if start in known or (starts and start <= starts[-1]):
+            self.merge_segments({start: value})
+            return
+        known[start] = value
+        starts.append(start)
+        self._seg_products.append(value)
+
     def explained_at(self, at: int) -> int | None:
         """The product explained at ``at`` (epoch ms), if any."""
         i = bisect_right(self._seg_starts, at) - 1
@@ -169,6 +185,9 @@ class PendingShow:
             take_new(distinct, f"m{index}:exposure", minute.exposure)
             take_new(distinct, f"m{index}:click", minute.click)
         for product_id, product in self._products.items():
+            # apply() appends a member per exposure and click (see ShowAggregate._product_signals).
+            product.sums[P_EXPOSURES] += len(product.exposure.new)
+            product.sums[P_CLICKS] += len(product.click.new)
             take_sums(sums, f"p{product_id}:", PRODUCT_FIELDS, product.sums)
             take_new(distinct, f"p{product_id}:exposure", product.exposure)
             take_new(distinct, f"p{product_id}:click", product.click)

@@ -123,6 +123,26 @@ class Product:
         self.paid = Seen()
 
 
+class ProductMembers(dict[int, list[str | None]]):
+    """Product id -> the pending members (``Seen.new``) of one of its sets, ``exposure`` or ``click``,
+    creating the product on first use: apply() appends each exposure's or click's actor to its product
+    in C (``list.append`` mapped over the lists the events' products map to)."""
+
+    __slots__ = ("_name", "_products")
+
+    def __init__(self, products: dict[int, Product], name: str) -> None:
+        super().__init__()
+        self._products, self._name = products, name
+
+    def __missing__(self, product_id: int) -> list[str | None]:
+        product = self._products.get(product_id)
+        if product is None:
+            product = self._products[product_id] = Product()
+        members: list[str | None] = getattr(product, self._name).new
+        self[product_id] = members
+        return members
+
+
 class Source:
     __slots__ = ("entries", "viewers")
 
