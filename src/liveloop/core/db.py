@@ -136,9 +136,10 @@ class Database:
     :meth:`savepoint_transaction`) take turns inside the process: each waits for an asyncio lock
     before it opens. SQLite has one write lock per file; without the turns, every pooled connection
     that wants it retries in SQLite's busy handler, which sleeps 1, 2, 5 ... up to 100 ms between
-    tries. Measured with 1,000 orders paid at once by the simulated provider: 118 ms per
-    ``UPDATE orders`` on average, waiting, and twice the CPU per order. The turns are per task
-    re-entrant (a transaction opened inside another of the same task does not wait for itself).
+    tries. Measured with 1,000 orders paid at once by the simulated provider: 78-118 ms per
+    ``UPDATE orders`` on average, waiting (1.2 ms with the turns), and twice the CPU per order.
+    The turns are per task re-entrant (a transaction opened inside another of the same task does not
+    wait for itself).
     The writer thread of :meth:`run_write` is the only other writer of the file.
     """
 
