@@ -17,16 +17,14 @@ from typing import Any
 
 import duckdb
 import pytest
-from sqlalchemy import text
 
 from liveloop.adapters.duckdb import DuckDBEventStore
-from liveloop.adapters.sql import PostgresEventStore
 from liveloop.analytics.review import compute_review
-from liveloop.core.db import create_engine
 from liveloop.core.events import Event
 from liveloop.core.eventstore import EventRejected, EventStore, ExportFormat
 from liveloop.rooms import ShowState, ShowWindow
 from liveloop.sim.show_gen import ShowGenerator, ShowSpec
+from tests.analytics.review_support import open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -107,26 +105,13 @@ async def rows_of(store: EventStore) -> list[tuple[Any, ...]]:
 
 @asynccontextmanager
 async def fresh_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[EventStore]:
+    """An empty store: a new DuckDB file, or a new PostgreSQL schema dropped afterwards."""
     if kind == "duckdb":
-        store: EventStore = DuckDBEventStore(tmp_path / f"{uuid.uuid4().hex}.duckdb")
-        await store.open()
-        try:
+        async with open_store("duckdb", str(tmp_path / f"{uuid.uuid4().hex}.duckdb")) as store:
             yield store
-        finally:
-            await store.close()
         return
-    url: str = request.getfixturevalue("postgres_url")
-    schema = f"import_test_{uuid.uuid4().hex[:12]}"
-    store = PostgresEventStore(url, schema=schema)
-    await store.open()
-    try:
+    async with open_store("postgres", request.getfixturevalue("postgres_url")) as store:
         yield store
-    finally:
-        await store.close()
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        await engine.dispose()
 
 
 BACKENDS = ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]

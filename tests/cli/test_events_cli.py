@@ -4,8 +4,6 @@ server owns the store."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from typer.testing import CliRunner
 from liveloop.adapters.duckdb import DuckDBEventStore
 from liveloop.cli import app
 from liveloop.core.events import Event
+from tests.backends import duckdb_held
 
 runner = CliRunner()
 
@@ -61,20 +60,10 @@ def test_export_csv_and_parquet(tmp_path: Path) -> None:
 
 def test_export_while_the_server_holds_the_file_says_what_to_do(tmp_path: Path) -> None:
     path = record(tmp_path, 1)
-    script = (
-        f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+    with duckdb_held(path):
         result = runner.invoke(
             app, ["events", "export", "7", "--out", str(tmp_path / "x.parquet")], env=env_for(tmp_path)
         )
-    finally:
-        holder.communicate("", timeout=30)
     assert result.exit_code == 1
     assert "stop the server" in result.output
     assert not (tmp_path / "x.parquet").exists()
@@ -128,18 +117,8 @@ def test_import_while_the_server_holds_the_file_says_what_to_do(tmp_path: Path) 
     assert (
         runner.invoke(app, ["events", "export", "7", "--out", str(out)], env=env_for(tmp_path)).exit_code == 0
     )
-    script = (
-        f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+    with duckdb_held(path):
         result = runner.invoke(app, ["events", "import", str(out)], env=env_for(tmp_path))
-    finally:
-        holder.communicate("", timeout=30)
     assert result.exit_code == 1
     assert "stop the server" in result.output
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from liveloop.shops import do_create_shop
 from liveloop.web.app import create_app
 from tests.analytics.review_support import Script
 from tests.analytics.test_review_api import make_show, record
+from tests.backends import duckdb_held
 from tests.conftest import ShopKeys, created, make_shop, run_async
 from tests.servers import running_server
 
@@ -98,18 +97,8 @@ def test_unknown_show_and_store_in_use(seeded: tuple[Settings, int]) -> None:
     if settings.database_url:  # PostgreSQL: the event store is shared, never locked
         return
     path = settings.event_store_path  # another process (a running server) holds the DuckDB file
-    script = (
-        f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+    with duckdb_held(path):
         result = runner.invoke(app, ["review", str(show_id), "--format", "json"], env=env_for(settings))
-    finally:
-        holder.communicate("", timeout=30)
     assert result.exit_code == 1
     assert "--url" in result.output
 

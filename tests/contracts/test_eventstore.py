@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -27,6 +25,7 @@ from liveloop.core.eventstore import (
     EventStoreLocked,
     ExportFormat,
 )
+from tests.backends import duckdb_held
 
 pytestmark = pytest.mark.anyio
 
@@ -270,18 +269,8 @@ def held_file(tmp_path: Path) -> Iterator[Path]:
     """A DuckDB file that another process holds open, as a running server would."""
     path = tmp_path / "events.duckdb"
     duckdb.connect(str(path)).close()
-    script = (
-        f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+    with duckdb_held(path):
         yield path
-    finally:
-        holder.communicate("", timeout=30)
 
 
 async def test_duckdb_file_held_by_another_process_is_reported_as_locked(held_file: Path) -> None:

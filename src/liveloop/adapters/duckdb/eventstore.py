@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liveloop.adapters.duckdb.arrow import to_arrow
-from liveloop.adapters.duckdb.importer import import_file
+from liveloop.adapters.duckdb.importer import BAD_DATA, import_file
 from liveloop.core.events import Event
 from liveloop.core.eventstore import (
     EXPORT_COLUMNS,
@@ -103,11 +103,7 @@ _INSERT = (
 
 #: Errors that say the batch itself is bad (retrying it cannot help).
 _REJECTIONS: tuple[type[BaseException], ...] = (
-    duckdb.ConversionException,
-    duckdb.ConstraintException,
-    duckdb.InvalidInputException,
-    duckdb.OutOfRangeException,
-    duckdb.TypeMismatchException,
+    *BAD_DATA,
     pa.ArrowException,
     OverflowError,
     TypeError,

@@ -30,7 +30,7 @@ from liveloop.core.eventstore_import import (
     csv_header,
 )
 
-__all__ = ["import_file"]
+__all__ = ["BAD_DATA", "import_file"]
 
 _KINDS: dict[str, ColumnKind] = {
     "VARCHAR": "string",
@@ -62,14 +62,15 @@ _QUANTITY = (
 _NOT_OBJECTS = "count(*) FILTER (WHERE json_type(data) IS DISTINCT FROM 'OBJECT')"
 _ONE_PER_ID = 'QUALIFY row_number() OVER (PARTITION BY id ORDER BY "at") = 1'
 _COLUMNS = 'id, type, v, "at", shop_id, room_id, show_id, actor, product_id, amount_cents, data'
-_REJECTIONS: tuple[type[BaseException], ...] = (
+#: DuckDB's errors that say the data is bad (retrying cannot help); the append path adds its own.
+BAD_DATA: tuple[type[BaseException], ...] = (
     duckdb.ConversionException,
     duckdb.ConstraintException,
     duckdb.InvalidInputException,
     duckdb.OutOfRangeException,
     duckdb.TypeMismatchException,
-    duckdb.BinderException,
 )
+_REJECTIONS: tuple[type[BaseException], ...] = (*BAD_DATA, duckdb.BinderException)
 
 
 def import_file(
