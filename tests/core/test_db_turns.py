@@ -121,3 +121,19 @@ def test_one_database_serves_successive_event_loops(tmp_path: Path) -> None:
     asyncio.run(setup())
     assert asyncio.run(round_of_writers()) == 3
     assert asyncio.run(round_of_writers()) == 6
+
+
+async def test_a_writer_that_never_gets_its_turn_fails_instead_of_hanging(db: Database) -> None:
+    """A task waiting, inside its own transaction, for another task's transaction: a deadlock the
+    turns would make; it ends in TimeoutError after ``turn_timeout``, and the turns still work."""
+    db.turn_timeout = 0.2
+
+    async def outer() -> None:
+        async with db.transaction() as session:
+            await session.execute(text("SELECT n FROM counter"))
+            await asyncio.create_task(_bump(db))  # another task: it waits for this one's turn
+
+    with pytest.raises(TimeoutError, match="for a turn to write"):
+        await asyncio.wait_for(outer(), timeout=10)
+    await _bump(db)
+    assert await _count(db) == 1

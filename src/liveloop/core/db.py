@@ -129,6 +129,10 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             raise InvalidatePoolError("pooled connection failed its idle ping") from exc
 
 
+#: See ``Database.turn_timeout``.
+TURN_TIMEOUT_SECONDS = 35.0
+
+
 class Database:
     """The SQL store: one engine and its session factory.
 
@@ -139,7 +143,8 @@ class Database:
     tries. Measured with 1,000 orders paid at once by the simulated provider: 78-118 ms per
     ``UPDATE orders`` on average, waiting (1.2 ms with the turns), and twice the CPU per order.
     The turns are per task re-entrant (a transaction opened inside another of the same task does not
-    wait for itself).
+    wait for itself); a turn waited for longer than ``turn_timeout`` raises ``TimeoutError`` (a
+    task that waits on another task's transaction from inside its own fails instead of hanging).
     The writer thread of :meth:`run_write` is the only other writer of the file.
     """
 
@@ -153,6 +158,9 @@ class Database:
         #: The turns of async write transactions: the loop and lock, and the task holding it.
         self._turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._turn_owner: asyncio.Task[Any] | None = None
+        #: The longest a write transaction waits for its turn (then TimeoutError): what a writer
+        #: waited at most before the turns (the pool's 30 s, then SQLite's 5 s busy timeout).
+        self.turn_timeout = TURN_TIMEOUT_SECONDS
 
     @asynccontextmanager
     async def _write_turn(self) -> AsyncIterator[None]:
@@ -164,12 +172,20 @@ class Database:
         loop = asyncio.get_running_loop()
         if self._turn is None or self._turn[0] is not loop:
             self._turn = (loop, asyncio.Lock())
-        async with self._turn[1]:
-            self._turn_owner = task
-            try:
-                yield
-            finally:
-                self._turn_owner = None
+        lock = self._turn[1]
+        try:
+            async with asyncio.timeout(self.turn_timeout):
+                await lock.acquire()
+        except TimeoutError:
+            raise TimeoutError(
+                f"waited {self.turn_timeout:g} s for a turn to write to the SQLite file"
+            ) from None
+        self._turn_owner = task
+        try:
+            yield
+        finally:
+            self._turn_owner = None
+            lock.release()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
