@@ -23,6 +23,7 @@ from liveloop.analytics.live_state import (
     Minute,
     Product,
     ProductMembers,
+    Products,
     Seen,
     Source,
     at_ms,
@@ -47,7 +48,7 @@ class PendingShow:
         self.show_id = show_id
         self._t = [0] * len(TOTAL_FIELDS)
         self._minutes: dict[int, Minute] = {}
-        self._products: dict[int, Product] = {}
+        self._products = Products()
         self._exposed = ProductMembers(self._products, "exposure")
         self._clicked = ProductMembers(self._products, "click")
         self._sources: dict[str, Source] = {}
@@ -116,10 +117,7 @@ class PendingShow:
         return at_ms(lo), at_ms(hi), self._minute(index), whole
 
     def _product(self, product_id: int) -> Product:
-        product = self._products.get(product_id)
-        if product is None:
-            product = self._products[product_id] = Product()
-        return product
+        return self._products[product_id]
 
     def _mark(self, viewer: str | None, name: str) -> None:
         self._sets[name].new.append(viewer)

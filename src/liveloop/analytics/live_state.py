@@ -123,6 +123,16 @@ class Product:
         self.paid = Seen()
 
 
+class Products(dict[int, Product]):
+    """Product id -> its pending deltas; a product is created the first time it is looked up."""
+
+    __slots__ = ()
+
+    def __missing__(self, product_id: int) -> Product:
+        product = self[product_id] = Product()
+        return product
+
+
 class ProductMembers(dict[int, list[str | None]]):
     """Product id -> the pending members (``Seen.new``) of one of its sets, ``exposure`` or ``click``,
     creating the product on first use: apply() appends each exposure's or click's actor to its product
@@ -130,15 +140,12 @@ class ProductMembers(dict[int, list[str | None]]):
 
     __slots__ = ("_name", "_products")
 
-    def __init__(self, products: dict[int, Product], name: str) -> None:
+    def __init__(self, products: Products, name: str) -> None:
         super().__init__()
         self._products, self._name = products, name
 
     def __missing__(self, product_id: int) -> list[str | None]:
-        product = self._products.get(product_id)
-        if product is None:
-            product = self._products[product_id] = Product()
-        members: list[str | None] = getattr(product, self._name).new
+        members: list[str | None] = getattr(self._products[product_id], self._name).new
         self[product_id] = members
         return members
 
